@@ -1,9 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages OpenHAC builds and tests with. Idempotent: when every package
 # is already installed it changes nothing and touches no network.
-#
-#   deploy/install-deps.sh            build + test dependencies
-#   deploy/install-deps.sh --bench    also the packages only benchmarks use (OpenBLAS)
 set -euo pipefail
 
 pkgs=(
@@ -14,10 +11,9 @@ pkgs=(
   prometheus python3-grpcio python3-protobuf
   # Test certificates for TLS / mutual TLS.
   openssl
+  # The GEMM benchmark's reference (benchmarks only; nothing we ship links it).
+  libopenblas-dev
 )
-if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(libopenblas-dev)
-fi
 
 missing=()
 for p in "${pkgs[@]}"; do
