@@ -1,0 +1,356 @@
+#include "billing/rating.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+
+namespace hac::billing {
+namespace {
+
+constexpr int kAllocated = 0;
+constexpr int kActive = 1;
+
+absl::Status Overflow(const UsageRow& row) {
+  return absl::OutOfRangeError(absl::StrCat("amount overflow while rating job \"", row.job_id,
+                                            "\" attempt \"", row.attempt_id,
+                                            "\": exceeds the int64 micro-unit range"));
+}
+
+// -1, 0, 1 on std::string::compare's sign.
+int Sign(int c) { return (c > 0) - (c < 0); }
+
+bool WholeMinute(absl::Time t) {
+  return t != absl::InfinitePast() && t != absl::InfiniteFuture() &&
+         absl::FromUnixSeconds(absl::ToUnixSeconds(t)) == t && absl::ToUnixSeconds(t) % 60 == 0;
+}
+
+// A catalog lookup result remembered for the sweep, as whole Unix seconds.
+struct CachedPrice {
+  const std::string* device_class = nullptr;  // points into a row that outlives the rating
+  const std::string* device_model = nullptr;
+  const PriceEntry* entry = nullptr;
+  int64_t from_s = 0;
+  int64_t until_s = 0;
+};
+
+// The usage of one (attempt, device) under one price entry, both meters.
+struct PeriodUse {
+  const PriceEntry* entry = nullptr;
+  std::array<int64_t, 2> ms = {0, 0};
+};
+
+struct PendingLine {
+  const PriceEntry* entry = nullptr;
+  BillLine line;
+};
+
+// One rating pass. Rows arrive in (job, attempt, device, interval_start) order; each
+// (attempt, device) group is rounded when it ends, each job's lines are sorted and appended to
+// the bill when the job ends.
+class Rater {
+ public:
+  Rater(std::string_view tenant_id, const PriceCatalog& catalog, absl::Time from, absl::Time to,
+        const RatingOptions& options)
+      : tenant_(tenant_id),
+        catalog_(catalog),
+        options_(options),
+        from_s_(absl::ToUnixSeconds(from)),
+        to_s_(absl::ToUnixSeconds(to)) {
+    bill_.tenant_id = std::string(tenant_id);
+    bill_.from = from;
+    bill_.to = to;
+    bill_.currency = catalog.currency();
+  }
+
+  // Rates rows at(0..n-1). When `stop_if_unsorted`, returns false as soon as two rows are out of
+  // order (the caller then sorts and starts a fresh Rater); otherwise rows must be sorted.
+  template <typename RowAt>
+  absl::StatusOr<bool> Sweep(size_t n, const RowAt& at, bool stop_if_unsorted) {
+    const UsageRow* prev = nullptr;
+    int64_t prev_s = 0;
+    for (size_t k = 0; k < n; ++k) {
+      const UsageRow& r = at(k);
+      const int64_t s = absl::ToUnixSeconds(r.interval_start);
+      if (s < from_s_ || s >= to_s_) continue;
+      if (absl::Status st = CheckRow(r, s); !st.ok()) return st;
+      int job_cmp = 1;
+      int group_cmp = 1;
+      if (prev != nullptr) {
+        job_cmp = Sign(r.job_id.compare(prev->job_id));
+        group_cmp = job_cmp;
+        if (group_cmp == 0) group_cmp = Sign(r.attempt_id.compare(prev->attempt_id));
+        if (group_cmp == 0) group_cmp = Sign(r.device_id.compare(prev->device_id));
+        if (group_cmp < 0 || (group_cmp == 0 && s < prev_s)) {
+          if (stop_if_unsorted) return false;
+          return absl::InternalError("rating: rows not in order after sorting");
+        }
+        if (group_cmp == 0 && s == prev_s) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "duplicate usage row: job \"", r.job_id, "\" attempt \"", r.attempt_id,
+              "\" device \"", r.device_id, "\" interval ",
+              absl::FormatTime(r.interval_start, absl::UTCTimeZone()),
+              " appears twice; the store keeps one row per interval"));
+        }
+      }
+      if (group_cmp != 0) {
+        if (prev != nullptr) {
+          if (absl::Status st = FinishGroup(); !st.ok()) return st;
+          if (job_cmp != 0) {
+            if (absl::Status st = FlushJob(); !st.ok()) return st;
+          } else if (Sign(r.attempt_id.compare(prev->attempt_id)) != 0) {
+            attempt_lines_begin_ = job_lines_.size();
+          }
+        }
+        group_ = &r;
+      } else if (r.device_class != group_->device_class ||
+                 r.device_model != group_->device_model) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "usage row: device \"", r.device_id, "\" of attempt \"", r.attempt_id, "\" is ",
+            group_->device_class, "/", group_->device_model, " in one interval and ",
+            r.device_class, "/", r.device_model, " in another; a device keeps its model"));
+      }
+      if (group_cmp != 0 || s < price_.from_s || s >= price_.until_s) {
+        if (absl::Status st = FindPrice(r, s); !st.ok()) return st;
+      }
+      if (periods_.empty() || periods_.back().entry != price_.entry) {
+        periods_.push_back(PeriodUse{price_.entry, {0, 0}});
+      }
+      // Cannot overflow: each row adds at most 60,000 ms.
+      periods_.back().ms[kAllocated] += r.allocated_ms;
+      periods_.back().ms[kActive] += r.active_ms;
+      prev = &r;
+      prev_s = s;
+    }
+    if (prev != nullptr) {
+      if (absl::Status st = FinishGroup(); !st.ok()) return st;
+      if (absl::Status st = FlushJob(); !st.ok()) return st;
+    }
+    return true;
+  }
+
+  Bill TakeBill() { return std::move(bill_); }
+
+ private:
+  // The cheap per-row checks; on failure ValidateUsageRow words the message.
+  absl::Status CheckRow(const UsageRow& r, int64_t s) {
+    if (r.tenant_id != tenant_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("usage row of attempt \"", r.attempt_id, "\" belongs to tenant \"",
+                       r.tenant_id, "\", not to \"", bill_.tenant_id, "\" whose bill this is"));
+    }
+    bool ok = !r.job_id.empty() && !r.attempt_id.empty() && !r.device_class.empty();
+    if (ok && r.interval_length != interval_) {
+      ok = ValidateUsageInterval(r.interval_length).ok();
+      if (ok) {
+        interval_ = r.interval_length;
+        interval_s_ = absl::ToInt64Seconds(interval_);
+      }
+    }
+    ok = ok && s % interval_s_ == 0 && absl::FromUnixSeconds(s) == r.interval_start &&
+         r.allocated_ms >= 0 && r.allocated_ms <= interval_s_ * 1000 && r.active_ms >= 0 &&
+         r.active_ms <= interval_s_ * 1000;
+    if (ok) return absl::OkStatus();
+    absl::Status st = ValidateUsageRow(r);
+    return st.ok() ? absl::InvalidArgumentError("usage row failed validation") : st;
+  }
+
+  absl::Status FindPrice(const UsageRow& r, int64_t s) {
+    for (const CachedPrice& c : cache_) {
+      if (c.entry != nullptr && s >= c.from_s && s < c.until_s &&
+          *c.device_model == r.device_model && *c.device_class == r.device_class) {
+        price_ = c;
+        return absl::OkStatus();
+      }
+    }
+    absl::StatusOr<PricePeriod> p = catalog_.Lookup(r.device_class, r.device_model,
+                                                    r.interval_start);
+    if (!p.ok()) return p.status();
+    price_ = CachedPrice{&r.device_class, &r.device_model, p->entry, absl::ToUnixSeconds(p->from),
+                         absl::ToUnixSeconds(p->until)};
+    cache_[next_slot_] = price_;
+    next_slot_ = (next_slot_ + 1) % cache_.size();
+    return absl::OkStatus();
+  }
+
+  // Rounds the finished (attempt, device) group and adds it to the job's lines.
+  absl::Status FinishGroup() {
+    const UsageRow& g = *group_;
+    const size_t n = periods_.size();
+    std::array<int64_t, 2> billed_total = {0, 0};
+    std::array<int64_t, 2> earlier = {0, 0};  // seconds billed to all periods but the last
+    const int64_t minimum_s = absl::ToInt64Seconds(periods_.back().entry->minimum_billable);
+    for (int m : {kAllocated, kActive}) {
+      int64_t total_ms = 0;
+      for (const PeriodUse& p : periods_) total_ms += p.ms[m];
+      if (total_ms > 0) billed_total[m] = std::max((total_ms + 999) / 1000, minimum_s);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const PeriodUse& p = periods_[i];
+      std::array<int64_t, 2> seconds;
+      for (int m : {kAllocated, kActive}) {
+        if (i + 1 < n) {
+          seconds[m] = p.ms[m] / 1000;
+          earlier[m] += seconds[m];
+        } else {
+          seconds[m] = billed_total[m] - earlier[m];
+        }
+      }
+      if (p.ms[0] == 0 && p.ms[1] == 0 && seconds[0] == 0 && seconds[1] == 0) continue;
+      BillLine& line = LineFor(g, p.entry);
+      const std::array<MeterCharge*, 2> charges = {&line.allocated, &line.active};
+      for (int m : {kAllocated, kActive}) {
+        MeterCharge& c = *charges[m];
+        int64_t amount = 0;
+        if (__builtin_mul_overflow(c.rate.micros(), seconds[m], &amount) ||
+            __builtin_add_overflow(c.amount.micros(), amount, &amount)) {
+          return Overflow(g);
+        }
+        c.amount = Money::FromMicros(amount);
+        c.used_ms += p.ms[m];
+        c.billed_seconds += seconds[m];
+      }
+      int64_t line_amount = 0;
+      if (__builtin_add_overflow(line.allocated.amount.micros(), line.active.amount.micros(),
+                                 &line_amount)) {
+        return Overflow(g);
+      }
+      line.amount = Money::FromMicros(line_amount);
+    }
+    periods_.clear();
+    return absl::OkStatus();
+  }
+
+  BillLine& LineFor(const UsageRow& g, const PriceEntry* entry) {
+    // Lines of earlier attempts of this job never match in per-attempt mode.
+    const size_t begin = options_.per_attempt_lines ? attempt_lines_begin_ : 0;
+    for (size_t i = begin; i < job_lines_.size(); ++i) {
+      PendingLine& p = job_lines_[i];
+      if (p.entry == entry && p.line.device_model == g.device_model &&
+          p.line.device_class == g.device_class) {
+        return p.line;
+      }
+    }
+    PendingLine& p = job_lines_.emplace_back();
+    p.entry = entry;
+    p.line.kind = LineKind::kUsage;
+    p.line.job_id = g.job_id;
+    if (options_.per_attempt_lines) p.line.attempt_id = g.attempt_id;
+    p.line.device_class = g.device_class;
+    p.line.device_model = g.device_model;
+    p.line.price_from = entry->effective_from;
+    p.line.allocated.rate = entry->allocated_rate;
+    p.line.active.rate = entry->active_rate;
+    return p.line;
+  }
+
+  // Appends the finished job's lines to the bill in their documented order.
+  absl::Status FlushJob() {
+    std::sort(job_lines_.begin(), job_lines_.end(),
+              [](const PendingLine& a, const PendingLine& b) {
+                const BillLine& x = a.line;
+                const BillLine& y = b.line;
+                if (int c = x.attempt_id.compare(y.attempt_id)) return c < 0;
+                if (int c = x.device_class.compare(y.device_class)) return c < 0;
+                if (int c = x.device_model.compare(y.device_model)) return c < 0;
+                return x.price_from < y.price_from;
+              });
+    for (PendingLine& p : job_lines_) {
+      int64_t total = 0;
+      if (__builtin_add_overflow(bill_.total.micros(), p.line.amount.micros(), &total)) {
+        return absl::OutOfRangeError(
+            absl::StrCat("bill total overflow at job \"", p.line.job_id,
+                         "\": exceeds the int64 micro-unit range"));
+      }
+      bill_.total = Money::FromMicros(total);
+      bill_.lines.push_back(std::move(p.line));
+    }
+    job_lines_.clear();
+    attempt_lines_begin_ = 0;
+    return absl::OkStatus();
+  }
+
+  const std::string_view tenant_;
+  const PriceCatalog& catalog_;
+  const RatingOptions options_;
+  const int64_t from_s_;
+  const int64_t to_s_;
+  Bill bill_;
+
+  absl::Duration interval_ = absl::ZeroDuration();  // last validated interval length
+  int64_t interval_s_ = 1;
+
+  std::array<CachedPrice, 8> cache_;
+  size_t next_slot_ = 0;
+  CachedPrice price_;  // price of the current row
+
+  const UsageRow* group_ = nullptr;  // first row of the current (attempt, device)
+  absl::InlinedVector<PeriodUse, 4> periods_;
+  std::vector<PendingLine> job_lines_;
+  size_t attempt_lines_begin_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<Bill> RateUsage(std::string_view tenant_id, absl::Span<const UsageRow> rows,
+                               const PriceCatalog& catalog, absl::Time from, absl::Time to,
+                               const RatingOptions& options) {
+  if (!WholeMinute(from) || !WholeMinute(to)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bill period [", absl::FormatTime(from, absl::UTCTimeZone()), ", ",
+                     absl::FormatTime(to, absl::UTCTimeZone()),
+                     ") must start and end on whole UTC minutes"));
+  }
+  if (from >= to) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bill period [", absl::FormatTime(from, absl::UTCTimeZone()), ", ",
+                     absl::FormatTime(to, absl::UTCTimeZone()), ") must not be empty"));
+  }
+  {
+    Rater rater(tenant_id, catalog, from, to, options);
+    absl::StatusOr<bool> in_order =
+        rater.Sweep(rows.size(), [&](size_t k) -> const UsageRow& { return rows[k]; }, true);
+    if (!in_order.ok()) return in_order.status();
+    if (*in_order) return rater.TakeBill();
+  }
+  // Not in store order: sort indices by (job, attempt, device, interval_start) and sweep again.
+  std::vector<size_t> order(rows.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const UsageRow& x = rows[a];
+    const UsageRow& y = rows[b];
+    if (int c = x.job_id.compare(y.job_id)) return c < 0;
+    if (int c = x.attempt_id.compare(y.attempt_id)) return c < 0;
+    if (int c = x.device_id.compare(y.device_id)) return c < 0;
+    return x.interval_start < y.interval_start;
+  });
+  Rater rater(tenant_id, catalog, from, to, options);
+  absl::StatusOr<bool> in_order = rater.Sweep(
+      order.size(), [&](size_t k) -> const UsageRow& { return rows[order[k]]; }, false);
+  if (!in_order.ok()) return in_order.status();
+  return rater.TakeBill();
+}
+
+absl::StatusOr<Bill> RateMonth(std::string_view tenant_id, absl::Span<const UsageRow> rows,
+                               const PriceCatalog& catalog, Month month,
+                               const RatingOptions& options) {
+  return RateUsage(tenant_id, rows, catalog, month.Start(), month.End(), options);
+}
+
+absl::StatusOr<Money> SumLines(absl::Span<const BillLine> lines) {
+  Money total;
+  for (const BillLine& line : lines) {
+    absl::StatusOr<Money> sum = CheckedAdd(total, line.amount);
+    if (!sum.ok()) return sum.status();
+    total = *sum;
+  }
+  return total;
+}
+
+}  // namespace hac::billing
