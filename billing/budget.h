@@ -20,7 +20,7 @@ namespace hac::billing {
 
 // A tenant's monthly budget. A plain value.
 struct Budget {
-  Money monthly_limit;      // >= 0
+  Money monthly_limit{};      // >= 0
   bool hard_stop = false;   // cancel running attempts once exhausted
 };
 
@@ -30,7 +30,7 @@ struct BudgetDecision {
   bool cancel_running = false;
   // For people: "budget exhausted: spent 120.000000 of 100.000000 KRW in 2026-11" when refused,
   // "spent 20.000000 of 100.000000 KRW in 2026-11" otherwise.
-  std::string message;
+  std::string message{};
 };
 
 // INVALID_ARGUMENT if the limit is negative.

@@ -24,24 +24,24 @@ inline constexpr int64_t kMaxEstimateDevices = 65'536;
 
 // What the job asks for. A plain value.
 struct EstimateRequest {
-  std::string device_class;  // required
-  std::string device_model;  // empty: any model of the class
+  std::string device_class{};  // required
+  std::string device_model{};  // empty: any model of the class
   int64_t device_count = 1;  // 1..kMaxEstimateDevices
-  absl::Duration max_runtime;  // > 0
+  absl::Duration max_runtime{};  // > 0
 };
 
 // The estimate and how it was obtained. A plain value.
 struct Estimate {
   // The price used: its model ("" for a class-wide price), effective_from and rates.
-  std::string priced_model;
-  absl::Time price_from;
-  Money allocated_rate;
-  Money active_rate;
+  std::string priced_model{};
+  absl::Time price_from{};
+  Money allocated_rate{};
+  Money active_rate{};
   // Seconds billed per device and meter: max_runtime rounded up, at least the price's minimum.
   int64_t billed_seconds = 0;
   int64_t device_count = 0;
   // device_count x billed_seconds x (allocated_rate + active_rate).
-  Money amount;
+  Money amount{};
 };
 
 // INVALID_ARGUMENT for a bad request (naming the field and limit), NOT_FOUND if no price is in

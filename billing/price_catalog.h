@@ -49,16 +49,16 @@ inline constexpr size_t kMaxDeviceNameLength = 64;
 // One version of a price. A plain value.
 struct PriceEntry {
   // Device class, e.g. "gpu" or "npu". Required.
-  std::string device_class;
+  std::string device_class{};
   // Device model, e.g. "emu-a100"; empty for a class-wide price (any model of the class that has
   // no price of its own).
-  std::string device_model;
+  std::string device_model{};
   // Micro-units per device-second of the allocated meter (device held by an attempt).
-  Money allocated_rate;
+  Money allocated_rate{};
   // Micro-units per device-second of the active meter (device busy).
-  Money active_rate;
+  Money active_rate{};
   // When the price takes effect; a whole UTC minute.
-  absl::Time effective_from;
+  absl::Time effective_from{};
   // Each (attempt, device, meter) with any usage in a bill's period is billed at least this many
   // seconds (whole seconds, 0..24 h). Zero (the default) means no minimum.
   absl::Duration minimum_billable = absl::ZeroDuration();
@@ -74,8 +74,8 @@ absl::Status ValidatePriceEntry(const PriceEntry& entry);
 // it stays the one in force for that (class, model) as the catalog stands.
 struct PricePeriod {
   const PriceEntry* entry = nullptr;
-  absl::Time from;
-  absl::Time until;
+  absl::Time from{};
+  absl::Time until{};
 };
 
 // An append-only set of price entries in one currency.

@@ -51,9 +51,9 @@ struct MeterCharge {
   // Whole device-seconds billed after rounding (for an adjustment: the change).
   int64_t billed_seconds = 0;
   // Micro-units per device-second.
-  Money rate;
+  Money rate{};
   // billed_seconds x rate.
-  Money amount;
+  Money amount{};
 
   friend bool operator==(const MeterCharge&, const MeterCharge&) = default;
 };
@@ -68,18 +68,18 @@ enum class LineKind {
 // amount = allocated.amount + active.amount.
 struct BillLine {
   LineKind kind = LineKind::kUsage;
-  std::string job_id;
+  std::string job_id{};
   // Set only with RatingOptions::per_attempt_lines; empty when the line sums a job's attempts.
-  std::string attempt_id;
-  std::string device_class;
-  std::string device_model;
+  std::string attempt_id{};
+  std::string device_class{};
+  std::string device_model{};
   // effective_from of the price entry applied: identifies the rate period.
-  absl::Time price_from;
-  MeterCharge allocated;
-  MeterCharge active;
-  Money amount;
+  absl::Time price_from{};
+  MeterCharge allocated{};
+  MeterCharge active{};
+  Money amount{};
   // For kAdjustment: the closed month whose usage this line corrects.
-  std::optional<Month> adjusts;
+  std::optional<Month> adjusts{};
 
   friend bool operator==(const BillLine&, const BillLine&) = default;
 };
@@ -87,12 +87,12 @@ struct BillLine {
 // A tenant's bill for [from, to). A plain value.
 // Invariant (for bills made by this library): total is the exact sum of lines[i].amount.
 struct Bill {
-  std::string tenant_id;
-  absl::Time from;
-  absl::Time to;
-  std::string currency;
-  std::vector<BillLine> lines;
-  Money total;
+  std::string tenant_id{};
+  absl::Time from{};
+  absl::Time to{};
+  std::string currency{};
+  std::vector<BillLine> lines{};
+  Money total{};
 
   friend bool operator==(const Bill&, const Bill&) = default;
 };

@@ -30,14 +30,14 @@ inline constexpr absl::Duration kMinUsageInterval = absl::Seconds(1);
 
 // Usage of one device by one attempt during one interval. A plain value.
 struct UsageRow {
-  std::string tenant_id;
-  std::string job_id;      // "j-42"
-  std::string attempt_id;  // "j-42.1"
-  std::string device_id;   // the device's UUID; distinguishes the devices of one attempt
-  std::string device_class;  // "gpu", "npu"
-  std::string device_model;  // "emu-a100"
+  std::string tenant_id{};
+  std::string job_id{};      // "j-42"
+  std::string attempt_id{};  // "j-42.1"
+  std::string device_id{};   // the device's UUID; distinguishes the devices of one attempt
+  std::string device_class{};  // "gpu", "npu"
+  std::string device_model{};  // "emu-a100"
   // Start of the interval, a multiple of interval_length since the Unix epoch.
-  absl::Time interval_start;
+  absl::Time interval_start{};
   // Whole seconds, 1..60, dividing 60.
   absl::Duration interval_length = kDefaultUsageInterval;
   // Milliseconds the device was held by the attempt within the interval.
