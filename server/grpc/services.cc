@@ -1,0 +1,211 @@
+#include "server/grpc/services.h"
+
+namespace hac::server::grpc_glue {
+
+using grpc::ServerContext;
+using grpc::Status;
+
+// ---- JobService ----
+
+Status JobServiceImpl::SubmitJob(ServerContext* ctx, const hac::v1::SubmitJobRequest* req,
+                                 hac::v1::SubmitJobResponse* resp) {
+  return rpc_.Unary("SubmitJob", ctx, resp, [&](const Principal& p) { return jobs_.Submit(p, *req); });
+}
+
+Status JobServiceImpl::GetJob(ServerContext* ctx, const hac::v1::GetJobRequest* req,
+                              hac::v1::Job* resp) {
+  return rpc_.Unary("GetJob", ctx, resp, [&](const Principal& p) { return jobs_.Get(p, *req); });
+}
+
+Status JobServiceImpl::ListJobs(ServerContext* ctx, const hac::v1::ListJobsRequest* req,
+                                hac::v1::ListJobsResponse* resp) {
+  return rpc_.Unary("ListJobs", ctx, resp, [&](const Principal& p) { return jobs_.List(p, *req); });
+}
+
+Status JobServiceImpl::CancelJob(ServerContext* ctx, const hac::v1::CancelJobRequest* req,
+                                 hac::v1::Job* resp) {
+  return rpc_.Unary("CancelJob", ctx, resp, [&](const Principal& p) { return jobs_.Cancel(p, *req); });
+}
+
+Status JobServiceImpl::WatchJob(ServerContext* ctx, const hac::v1::WatchJobRequest* req,
+                                grpc::ServerWriter<hac::v1::JobEvent>* writer) {
+  return rpc_.Run("WatchJob", ctx, [&](const Principal& p) {
+    return jobs_.Watch(
+        p, *req, [&](const hac::v1::JobEvent& ev) { return writer->Write(ev); },
+        [&] { return ctx->IsCancelled(); });
+  });
+}
+
+Status JobServiceImpl::GetJobLogs(ServerContext* ctx, const hac::v1::GetJobLogsRequest*,
+                                  grpc::ServerWriter<hac::v1::LogChunk>*) {
+  return rpc_.NotYet("GetJobLogs", ctx, "job logs arrive with the node agent");
+}
+
+// ---- AdminService ----
+
+Status AdminServiceImpl::CreateTenant(ServerContext* ctx, const hac::v1::CreateTenantRequest* req,
+                                      hac::v1::CreateTenantResponse* resp) {
+  return rpc_.Unary("CreateTenant", ctx, resp,
+                    [&](const Principal& p) { return admin_.CreateTenant(p, *req); });
+}
+
+Status AdminServiceImpl::ListTenants(ServerContext* ctx, const hac::v1::ListTenantsRequest*,
+                                     hac::v1::ListTenantsResponse* resp) {
+  return rpc_.Unary("ListTenants", ctx, resp,
+                    [&](const Principal& p) { return admin_.ListTenants(p); });
+}
+
+Status AdminServiceImpl::CreateToken(ServerContext* ctx, const hac::v1::CreateTokenRequest* req,
+                                     hac::v1::CreateTokenResponse* resp) {
+  return rpc_.Unary("CreateToken", ctx, resp,
+                    [&](const Principal& p) { return admin_.CreateToken(p, *req); });
+}
+
+Status AdminServiceImpl::RevokeToken(ServerContext* ctx, const hac::v1::RevokeTokenRequest* req,
+                                     hac::v1::TokenInfo* resp) {
+  return rpc_.Unary("RevokeToken", ctx, resp,
+                    [&](const Principal& p) { return admin_.RevokeToken(p, *req); });
+}
+
+Status AdminServiceImpl::ListTokens(ServerContext* ctx, const hac::v1::ListTokensRequest* req,
+                                    hac::v1::ListTokensResponse* resp) {
+  return rpc_.Unary("ListTokens", ctx, resp,
+                    [&](const Principal& p) { return admin_.ListTokens(p, *req); });
+}
+
+Status AdminServiceImpl::SetQuota(ServerContext* ctx, const hac::v1::SetQuotaRequest* req,
+                                  hac::v1::Quota* resp) {
+  return rpc_.Unary("SetQuota", ctx, resp,
+                    [&](const Principal& p) { return admin_.SetQuota(p, *req); });
+}
+
+Status AdminServiceImpl::ListQuotas(ServerContext* ctx, const hac::v1::ListQuotasRequest* req,
+                                    hac::v1::ListQuotasResponse* resp) {
+  return rpc_.Unary("ListQuotas", ctx, resp,
+                    [&](const Principal& p) { return admin_.ListQuotas(p, *req); });
+}
+
+Status AdminServiceImpl::DeleteQuota(ServerContext* ctx, const hac::v1::DeleteQuotaRequest* req,
+                                     hac::v1::DeleteQuotaResponse*) {
+  return rpc_.Run("DeleteQuota", ctx,
+                  [&](const Principal& p) { return admin_.DeleteQuota(p, *req); });
+}
+
+Status AdminServiceImpl::CreateJoinToken(ServerContext* ctx,
+                                         const hac::v1::CreateJoinTokenRequest* req,
+                                         hac::v1::CreateJoinTokenResponse* resp) {
+  return rpc_.Unary("CreateJoinToken", ctx, resp,
+                    [&](const Principal& p) { return admin_.CreateJoinToken(p, *req); });
+}
+
+Status AdminServiceImpl::GetSchedulerConfig(ServerContext* ctx,
+                                            const hac::v1::GetSchedulerConfigRequest*,
+                                            hac::v1::SchedulerConfig* resp) {
+  return rpc_.Unary("GetSchedulerConfig", ctx, resp,
+                    [&](const Principal& p) { return admin_.GetSchedulerConfig(p); });
+}
+
+Status AdminServiceImpl::SetSchedulerConfig(ServerContext* ctx,
+                                            const hac::v1::SchedulerConfig* req,
+                                            hac::v1::SchedulerConfig* resp) {
+  return rpc_.Unary("SetSchedulerConfig", ctx, resp,
+                    [&](const Principal& p) { return admin_.SetSchedulerConfig(p, *req); });
+}
+
+Status AdminServiceImpl::WhoAmI(ServerContext* ctx, const hac::v1::WhoAmIRequest*,
+                                hac::v1::WhoAmIResponse* resp) {
+  return rpc_.Unary("WhoAmI", ctx, resp, [&](const Principal& p) { return admin_.WhoAmI(p); });
+}
+
+// ---- Services of later releases ----
+
+namespace {
+constexpr char kAgent[] = "nodes join with the node-agent release";
+constexpr char kPools[] = "node pools arrive with the node-pool release";
+constexpr char kBilling[] = "metering and billing arrive with the billing release";
+}  // namespace
+
+Status NodeServiceImpl::RegisterNode(ServerContext* ctx, const hac::v1::RegisterNodeRequest*,
+                                     hac::v1::RegisterNodeResponse*) {
+  return rpc_.NotYet("RegisterNode", ctx, kAgent);
+}
+Status NodeServiceImpl::Session(
+    ServerContext* ctx, grpc::ServerReaderWriter<hac::v1::ServerMessage, hac::v1::AgentMessage>*) {
+  return rpc_.NotYet("Session", ctx, kAgent);
+}
+
+Status PoolServiceImpl::CreatePool(ServerContext* ctx, const hac::v1::CreatePoolRequest*,
+                                   hac::v1::Pool*) {
+  return rpc_.NotYet("CreatePool", ctx, kPools);
+}
+Status PoolServiceImpl::GetPool(ServerContext* ctx, const hac::v1::GetPoolRequest*,
+                                hac::v1::Pool*) {
+  return rpc_.NotYet("GetPool", ctx, kPools);
+}
+Status PoolServiceImpl::ListPools(ServerContext* ctx, const hac::v1::ListPoolsRequest*,
+                                  hac::v1::ListPoolsResponse*) {
+  return rpc_.NotYet("ListPools", ctx, kPools);
+}
+Status PoolServiceImpl::ScalePool(ServerContext* ctx, const hac::v1::ScalePoolRequest*,
+                                  hac::v1::Pool*) {
+  return rpc_.NotYet("ScalePool", ctx, kPools);
+}
+Status PoolServiceImpl::DeletePool(ServerContext* ctx, const hac::v1::DeletePoolRequest*,
+                                   hac::v1::DeletePoolResponse*) {
+  return rpc_.NotYet("DeletePool", ctx, kPools);
+}
+Status PoolServiceImpl::ListNodes(ServerContext* ctx, const hac::v1::ListNodesRequest*,
+                                  hac::v1::ListNodesResponse*) {
+  return rpc_.NotYet("ListNodes", ctx, kAgent);
+}
+Status PoolServiceImpl::GetNode(ServerContext* ctx, const hac::v1::GetNodeRequest*,
+                                hac::v1::Node*) {
+  return rpc_.NotYet("GetNode", ctx, kAgent);
+}
+Status PoolServiceImpl::CordonNode(ServerContext* ctx, const hac::v1::NodeActionRequest*,
+                                   hac::v1::Node*) {
+  return rpc_.NotYet("CordonNode", ctx, kAgent);
+}
+Status PoolServiceImpl::UncordonNode(ServerContext* ctx, const hac::v1::NodeActionRequest*,
+                                     hac::v1::Node*) {
+  return rpc_.NotYet("UncordonNode", ctx, kAgent);
+}
+Status PoolServiceImpl::DrainNode(ServerContext* ctx, const hac::v1::NodeActionRequest*,
+                                  hac::v1::Node*) {
+  return rpc_.NotYet("DrainNode", ctx, kAgent);
+}
+
+Status BillingServiceImpl::GetUsage(ServerContext* ctx, const hac::v1::GetUsageRequest*,
+                                    hac::v1::GetUsageResponse*) {
+  return rpc_.NotYet("GetUsage", ctx, kBilling);
+}
+Status BillingServiceImpl::GetBill(ServerContext* ctx, const hac::v1::GetBillRequest*,
+                                   hac::v1::Bill*) {
+  return rpc_.NotYet("GetBill", ctx, kBilling);
+}
+Status BillingServiceImpl::ListPrices(ServerContext* ctx, const hac::v1::ListPricesRequest*,
+                                      hac::v1::ListPricesResponse*) {
+  return rpc_.NotYet("ListPrices", ctx, kBilling);
+}
+Status BillingServiceImpl::SetPrice(ServerContext* ctx, const hac::v1::SetPriceRequest*,
+                                    hac::v1::Price*) {
+  return rpc_.NotYet("SetPrice", ctx, kBilling);
+}
+Status BillingServiceImpl::CloseInvoice(ServerContext* ctx, const hac::v1::CloseInvoiceRequest*,
+                                        hac::v1::CloseInvoiceResponse*) {
+  return rpc_.NotYet("CloseInvoice", ctx, kBilling);
+}
+Status BillingServiceImpl::ListInvoices(ServerContext* ctx, const hac::v1::ListInvoicesRequest*,
+                                        hac::v1::ListInvoicesResponse*) {
+  return rpc_.NotYet("ListInvoices", ctx, kBilling);
+}
+Status BillingServiceImpl::SetBudget(ServerContext* ctx, const hac::v1::SetBudgetRequest*,
+                                     hac::v1::Budget*) {
+  return rpc_.NotYet("SetBudget", ctx, kBilling);
+}
+Status BillingServiceImpl::GetBudget(ServerContext* ctx, const hac::v1::GetBudgetRequest*,
+                                     hac::v1::Budget*) {
+  return rpc_.NotYet("GetBudget", ctx, kBilling);
+}
+
+}  // namespace hac::server::grpc_glue

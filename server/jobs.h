@@ -1,0 +1,72 @@
+// JobManager: the gRPC-free logic behind JobService: validate and commit submissions (with
+// idempotency keys), read jobs with tenant isolation, cancel, and watch for changes.
+//
+// Isolation: a tenant sees only its own jobs; another tenant's job is NOT_FOUND, exactly as a
+// job that does not exist. Admins see every job.
+//
+// Thread-safe. Owned by hacd's composition root; holds references to the store and metrics.
+#ifndef HAC_SERVER_JOBS_H_
+#define HAC_SERVER_JOBS_H_
+
+#include <cstdint>
+#include <functional>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "hac/v1/jobs.pb.h"
+#include "server/auth.h"
+#include "server/metrics.h"
+#include "server/store/store.h"
+
+namespace hac::server {
+
+// Converts a stored job to its API form (attempts are added by the caller when needed).
+hac::v1::Job JobToProto(const store::JobRecord& job);
+
+class JobManager {
+ public:
+  JobManager(store::Store& store, Metrics& metrics, const common::Clock& clock)
+      : store_(store), metrics_(metrics), clock_(clock) {}
+
+  // Loads the job-state gauges from the store.
+  absl::Status Init();
+
+  absl::StatusOr<hac::v1::SubmitJobResponse> Submit(const Principal& caller,
+                                                    const hac::v1::SubmitJobRequest& req);
+  absl::StatusOr<hac::v1::Job> Get(const Principal& caller, const hac::v1::GetJobRequest& req);
+  absl::StatusOr<hac::v1::ListJobsResponse> List(const Principal& caller,
+                                                 const hac::v1::ListJobsRequest& req);
+  absl::StatusOr<hac::v1::Job> Cancel(const Principal& caller,
+                                      const hac::v1::CancelJobRequest& req);
+
+  // Sends the job as it is now, then after every change, until it ends (OK), `send` returns
+  // false or `cancelled` returns true (CANCELLED). Blocks the calling thread.
+  absl::Status Watch(const Principal& caller, const hac::v1::WatchJobRequest& req,
+                     const std::function<bool(const hac::v1::JobEvent&)>& send,
+                     const std::function<bool()>& cancelled);
+
+  // Tells watchers that a job changed (called by whoever changed it).
+  void NotifyChanged(int64_t job_id);
+
+ private:
+  // The job if `caller` may see it, else NOT_FOUND.
+  absl::StatusOr<store::JobRecord> Visible(const Principal& caller, absl::string_view id);
+  uint64_t Version(int64_t job_id);
+
+  store::Store& store_;
+  Metrics& metrics_;
+  const common::Clock& clock_;
+
+  // Change counters of watched jobs; waiters wait for theirs to move.
+  absl::Mutex watch_mu_;
+  absl::flat_hash_map<int64_t, uint64_t> versions_ ABSL_GUARDED_BY(watch_mu_);
+};
+
+bool IsFinalJobState(hac::v1::JobState s);
+
+}  // namespace hac::server
+
+#endif  // HAC_SERVER_JOBS_H_

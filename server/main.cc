@@ -1,0 +1,186 @@
+// hacd: the OpenHAC control plane. Composition root: parse flags, open the store, build the
+// managers and gRPC services, serve until SIGTERM/SIGINT, then shut down gracefully.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/flags.h"
+#include "common/log.h"
+#include "prometheus/exposer.h"
+#include "server/admin.h"
+#include "server/auth.h"
+#include "server/grpc/rpc.h"
+#include "server/grpc/services.h"
+#include "server/jobs.h"
+#include "server/limits.h"
+#include "server/metrics.h"
+#include "server/store/store.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:7070", "gRPC address (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, db, "hacd.db", "SQLite database file (created if missing)");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:7071",
+          "Prometheus /metrics address (host:port; port 0 picks one; empty disables)");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "where the first admin token is written on first start, mode 0600 "
+          "(default: <db>.admin-token)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve gRPC over TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls-cert");
+
+namespace {
+
+using hac::common::LogLine;
+
+absl::Status WriteSecretFile(const std::string& path, const std::string& secret) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  }
+  std::string line = secret + "\n";
+  bool ok = ::fchmod(fd, 0600) == 0 &&
+            ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!ok) {
+    return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", std::strerror(err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// "host:port" with the port replaced by the one actually bound.
+std::string WithPort(const std::string& addr, int port) {
+  size_t colon = addr.rfind(':');
+  return absl::StrCat(colon == std::string::npos ? addr : addr.substr(0, colon), ":", port);
+}
+
+int Fail(const absl::Status& s) {
+  HAC_LOG(ERROR) << s.message();
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("hacd: the OpenHAC control plane. See README.md.");
+  hac::common::NormalizeFlagNames(argc, argv);
+  absl::ParseCommandLine(argc, argv);
+  hac::common::SetLogTag("hacd");
+
+  // Signals are waited for on this thread; every thread created later inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  hac::common::RealClock clock;
+  const std::string db_path = absl::GetFlag(FLAGS_db);
+  auto store = hac::server::store::Store::Open(db_path, clock);
+  if (!store.ok()) return Fail(store.status());
+
+  hac::server::Metrics metrics;
+  hac::server::Authenticator auth(**store, clock);
+  std::string token_file = absl::GetFlag(FLAGS_admin_token_file);
+  if (token_file.empty()) token_file = db_path + ".admin-token";
+  auto created = auth.EnsureAdminToken(
+      [&](const std::string& secret) { return WriteSecretFile(token_file, secret); });
+  if (!created.ok()) return Fail(created.status());
+  if (*created) {
+    HAC_LOG(INFO) << "first start: admin token written to " << token_file << " (mode 0600)";
+  }
+
+  hac::server::JobManager jobs(**store, metrics, clock);
+  if (absl::Status s = jobs.Init(); !s.ok()) return Fail(s);
+  hac::server::AdminManager admin(**store, auth, clock);
+
+  hac::server::grpc_glue::Rpc rpc(auth, metrics, clock);
+  hac::server::grpc_glue::JobServiceImpl job_service(rpc, jobs);
+  hac::server::grpc_glue::AdminServiceImpl admin_service(rpc, admin);
+  hac::server::grpc_glue::NodeServiceImpl node_service(rpc);
+  hac::server::grpc_glue::PoolServiceImpl pool_service(rpc);
+  hac::server::grpc_glue::BillingServiceImpl billing_service(rpc);
+
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (!absl::GetFlag(FLAGS_tls_cert).empty() || !absl::GetFlag(FLAGS_tls_key).empty()) {
+    auto cert = ReadFile(absl::GetFlag(FLAGS_tls_cert));
+    auto key = ReadFile(absl::GetFlag(FLAGS_tls_key));
+    if (!cert.ok()) return Fail(cert.status());
+    if (!key.ok()) return Fail(key.status());
+    grpc::SslServerCredentialsOptions opts;
+    opts.pem_key_cert_pairs.push_back({*key, *cert});
+    creds = grpc::SslServerCredentials(opts);
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  builder.AddListeningPort(listen, creds, &grpc_port);
+  builder.SetMaxReceiveMessageSize(hac::server::limits::kMaxMessageBytes);
+  builder.RegisterService(&job_service);
+  builder.RegisterService(&admin_service);
+  builder.RegisterService(&node_service);
+  builder.RegisterService(&pool_service);
+  builder.RegisterService(&billing_service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || grpc_port == 0) {
+    return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::string metrics_addr = "disabled";
+  if (const std::string m = absl::GetFlag(FLAGS_metrics_listen); !m.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(m);
+    } catch (const std::exception& e) {
+      return Fail(absl::UnavailableError(absl::StrCat("cannot serve metrics on ", m, ": ",
+                                                      e.what())));
+    }
+    exposer->RegisterCollectable(metrics.registry());
+    metrics_addr = WithPort(m, exposer->GetListeningPorts().at(0));
+  }
+
+  const std::string grpc_addr = WithPort(listen, grpc_port);
+  HAC_LOG(INFO) << "serving gRPC on " << grpc_addr << ", metrics on " << metrics_addr
+                << ", database " << db_path;
+  // One machine-readable line for scripts and tests.
+  std::printf("hacd ready grpc=%s metrics=%s\n", grpc_addr.c_str(), metrics_addr.c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  HAC_LOG(INFO) << "received " << strsignal(sig) << ": shutting down";
+  server->GetHealthCheckService()->SetServingStatus(false);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  HAC_LOG(INFO) << "stopped";
+  return 0;
+}

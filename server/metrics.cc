@@ -1,0 +1,91 @@
+#include "server/metrics.h"
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace hac::server {
+namespace {
+
+std::string StateLabel(hac::v1::JobState s) {
+  // "JOB_STATE_PENDING" -> "pending"
+  std::string name = hac::v1::JobState_Name(s);
+  constexpr absl::string_view kPrefix = "JOB_STATE_";
+  if (name.rfind(kPrefix.data(), 0) == 0) name = name.substr(kPrefix.size());
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+prometheus::Histogram::BucketBoundaries LatencyBuckets() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+          2.5, 5, 10};
+}
+
+}  // namespace
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      requests_(prometheus::BuildCounter()
+                    .Name("hac_rpc_requests_total")
+                    .Help("RPCs handled, by method and status code")
+                    .Register(*registry_)),
+      durations_(prometheus::BuildHistogram()
+                     .Name("hac_rpc_duration_seconds")
+                     .Help("RPC handling time, by method")
+                     .Register(*registry_)),
+      jobs_(prometheus::BuildGauge()
+                .Name("hac_jobs")
+                .Help("Jobs by state")
+                .Register(*registry_)),
+      submissions_(prometheus::BuildCounter()
+                       .Name("hac_job_submissions_total")
+                       .Help("New jobs acknowledged, by tenant")
+                       .Register(*registry_)),
+      commit_batches_(prometheus::BuildGauge()
+                          .Name("hac_store_commit_batches")
+                          .Help("Store transactions committed since start (group commit)")
+                          .Register(*registry_)
+                          .Add({})),
+      commit_writes_(prometheus::BuildGauge()
+                         .Name("hac_store_commit_writes")
+                         .Help("Store writes committed since start")
+                         .Register(*registry_)
+                         .Add({})) {
+  for (int s = hac::v1::JobState_MIN + 1; s <= hac::v1::JobState_MAX; ++s) {
+    jobs_.Add({{"state", StateLabel(static_cast<hac::v1::JobState>(s))}});
+  }
+}
+
+void Metrics::ObserveRpc(absl::string_view method, absl::StatusCode code,
+                         absl::Duration latency) {
+  const std::string m(method);
+  requests_.Add({{"method", m}, {"code", absl::StatusCodeToString(code)}}).Increment();
+  durations_.Add({{"method", m}}, LatencyBuckets()).Observe(absl::ToDoubleSeconds(latency));
+}
+
+void Metrics::JobSubmitted(absl::string_view tenant) {
+  submissions_.Add({{"tenant", std::string(tenant)}}).Increment();
+  jobs_.Add({{"state", StateLabel(hac::v1::JOB_STATE_PENDING)}}).Increment();
+}
+
+void Metrics::SetJobCounts(const std::map<hac::v1::JobState, int64_t>& counts) {
+  for (int s = hac::v1::JobState_MIN + 1; s <= hac::v1::JobState_MAX; ++s) {
+    auto st = static_cast<hac::v1::JobState>(s);
+    auto it = counts.find(st);
+    jobs_.Add({{"state", StateLabel(st)}})
+        .Set(it == counts.end() ? 0 : static_cast<double>(it->second));
+  }
+}
+
+void Metrics::JobStateChanged(hac::v1::JobState from, hac::v1::JobState to) {
+  if (from == to) return;
+  jobs_.Add({{"state", StateLabel(from)}}).Decrement();
+  jobs_.Add({{"state", StateLabel(to)}}).Increment();
+}
+
+void Metrics::SetCommitCounters(int64_t batches, int64_t writes) {
+  commit_batches_.Set(static_cast<double>(batches));
+  commit_writes_.Set(static_cast<double>(writes));
+}
+
+}  // namespace hac::server

@@ -1,0 +1,95 @@
+#include "server/store/group_commit.h"
+
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+
+namespace hac::server::store {
+
+struct GroupCommitter::Op {
+  WriteFn fn;
+  absl::Status status;
+  absl::Notification done;
+};
+
+GroupCommitter::GroupCommitter(std::unique_ptr<Database> db, int max_batch)
+    : db_(std::move(db)), max_batch_(max_batch) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+GroupCommitter::~GroupCommitter() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+absl::Status GroupCommitter::Write(WriteFn fn) {
+  Op op;
+  op.fn = std::move(fn);
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("store is shutting down");
+    queue_.push_back(&op);
+  }
+  op.done.WaitForNotification();
+  return op.status;
+}
+
+int64_t GroupCommitter::batches() const {
+  absl::MutexLock lock(&mu_);
+  return batches_;
+}
+
+int64_t GroupCommitter::writes() const {
+  absl::MutexLock lock(&mu_);
+  return writes_;
+}
+
+void GroupCommitter::Loop() {
+  std::vector<Op*> batch;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](GroupCommitter* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+            return self->stopping_ || !self->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // stopping, nothing left
+      while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+
+    absl::Status begin = db_->Exec("BEGIN IMMEDIATE");
+    if (begin.ok()) {
+      for (Op* op : batch) {
+        absl::Status s = db_->Exec("SAVEPOINT w");
+        if (s.ok()) {
+          op->status = op->fn(*db_);
+          s = db_->Exec(op->status.ok() ? "RELEASE w" : "ROLLBACK TO w; RELEASE w");
+        }
+        if (!s.ok() && op->status.ok()) op->status = s;
+      }
+      absl::Status commit = db_->Exec("COMMIT");
+      if (!commit.ok()) {
+        (void)db_->Exec("ROLLBACK");
+        for (Op* op : batch) op->status = commit;
+      }
+    } else {
+      for (Op* op : batch) op->status = begin;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      ++batches_;
+      writes_ += static_cast<int64_t>(batch.size());
+    }
+    for (Op* op : batch) op->done.Notify();
+    batch.clear();
+  }
+}
+
+}  // namespace hac::server::store

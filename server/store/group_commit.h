@@ -1,0 +1,58 @@
+// GroupCommitter: one writer thread that owns the write connection and commits the writes of
+// many callers together, one transaction (and one fsync) per batch.
+//
+// Each write is a function run inside its own SAVEPOINT, so a write that fails rolls back alone
+// while the rest of its batch commits. Submit() blocks its caller until the batch holding its
+// write has committed (or failed): a write that returned OK is durable.
+//
+// Thread-safe. Writes run on the writer thread, in submission order.
+#ifndef HAC_SERVER_STORE_GROUP_COMMIT_H_
+#define HAC_SERVER_STORE_GROUP_COMMIT_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "server/store/sqlite.h"
+
+namespace hac::server::store {
+
+class GroupCommitter {
+ public:
+  using WriteFn = std::function<absl::Status(Database&)>;
+
+  // Takes the write connection. `max_batch` bounds how many writes share one transaction.
+  GroupCommitter(std::unique_ptr<Database> db, int max_batch = 512);
+  // Commits what is queued, then stops the writer thread.
+  ~GroupCommitter();
+
+  // Runs `fn` on the writer connection inside a transaction shared with other writers and
+  // returns once that transaction committed: OK means durable.
+  absl::Status Write(WriteFn fn);
+
+  // Batches committed so far (for tests and metrics).
+  int64_t batches() const;
+  int64_t writes() const;
+
+ private:
+  struct Op;
+  void Loop();
+
+  std::unique_ptr<Database> db_;
+  const int max_batch_;
+  mutable absl::Mutex mu_;
+  std::deque<Op*> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t writes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;
+};
+
+}  // namespace hac::server::store
+
+#endif  // HAC_SERVER_STORE_GROUP_COMMIT_H_

@@ -1,0 +1,84 @@
+// Domain records the store reads and writes. Plain values; no SQL here.
+#ifndef HAC_SERVER_STORE_RECORDS_H_
+#define HAC_SERVER_STORE_RECORDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "hac/v1/jobs.pb.h"
+
+namespace hac::server::store {
+
+struct TenantRecord {
+  int64_t id = 0;
+  std::string name;
+  absl::Time create_time;
+};
+
+// What a token may do. Values are stored; never renumber.
+enum class Role : int {
+  kAdmin = 1,
+  kTenant = 2,
+  kAgent = 3,  // a node credential
+  kJoin = 4,   // a join token for hac-agent
+};
+
+struct TokenRecord {
+  int64_t id = 0;
+  Role role = Role::kTenant;
+  int64_t tenant_id = 0;  // 0 when not a tenant token
+  std::string tenant;     // the tenant's name, when tenant_id != 0
+  std::string node;       // for kAgent
+  std::string pool;       // for kJoin: the pool a joining node must name (empty: any)
+  absl::Time create_time;
+  std::optional<absl::Time> expire_time;
+  bool revoked = false;
+};
+
+struct JobRecord {
+  int64_t id = 0;
+  int64_t tenant_id = 0;
+  std::string tenant;
+  hac::v1::JobSpec spec;
+  hac::v1::JobState state = hac::v1::JOB_STATE_PENDING;
+  std::string reason;
+  absl::Time create_time;
+  absl::Time update_time;
+  std::optional<absl::Time> end_time;
+  uint32_t attempt_count = 0;
+};
+
+// A job to commit. The spec has been validated and defaulted.
+struct NewJob {
+  int64_t tenant_id = 0;
+  hac::v1::JobSpec spec;
+  std::string reason;
+};
+
+struct SubmitResult {
+  JobRecord job;
+  // True when the tenant's idempotency key matched an existing job; nothing was written.
+  bool replay = false;
+};
+
+// Which jobs ListJobs returns: newest first.
+struct JobFilter {
+  int64_t tenant_id = 0;  // 0: every tenant
+  std::vector<hac::v1::JobState> states;  // empty: all
+  int64_t before_id = 0;                  // 0: from the newest
+  int limit = 100;
+};
+
+struct QuotaRecord {
+  std::string tenant;
+  std::string device_class;
+  uint32_t max_devices = 0;
+  bool borrowable = false;
+};
+
+}  // namespace hac::server::store
+
+#endif  // HAC_SERVER_STORE_RECORDS_H_

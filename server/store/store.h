@@ -1,0 +1,97 @@
+// Store: hacd's durable state in one SQLite file (WAL mode), with versioned schema migrations.
+//
+// All SQL of the control plane lives in server/store/. Writes go through a GroupCommitter (one
+// transaction per batch of concurrent writes); a write that returns OK is committed to disk.
+// Reads use a small pool of read connections and see every write acknowledged before they
+// started.
+//
+// Thread-safe. Owned by hacd's composition root; services hold a reference.
+#ifndef HAC_SERVER_STORE_STORE_H_
+#define HAC_SERVER_STORE_STORE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "server/store/group_commit.h"
+#include "server/store/records.h"
+#include "server/store/sqlite.h"
+
+namespace hac::server::store {
+
+class Store {
+ public:
+  // The schema version this build migrates to.
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens or creates the database at `path` and migrates it to kSchemaVersion. A database
+  // from a newer build is refused (FAILED_PRECONDITION).
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                                     const common::Clock& clock);
+  ~Store();
+
+  absl::StatusOr<int> SchemaVersion();
+
+  // Tenants. Names are unique (ALREADY_EXISTS).
+  absl::StatusOr<TenantRecord> CreateTenant(absl::string_view name);
+  absl::StatusOr<TenantRecord> FindTenant(absl::string_view name);  // NOT_FOUND
+  absl::StatusOr<std::vector<TenantRecord>> ListTenants();
+
+  // Tokens, by the SHA-256 of their secret.
+  absl::StatusOr<TokenRecord> CreateToken(const TokenRecord& token, absl::string_view hash);
+  absl::StatusOr<TokenRecord> FindToken(absl::string_view hash);  // NOT_FOUND
+  absl::StatusOr<std::vector<TokenRecord>> ListTokens(int64_t tenant_id);  // 0: all
+  absl::StatusOr<TokenRecord> RevokeToken(int64_t id);                     // NOT_FOUND
+  absl::StatusOr<bool> HasAdminToken();
+
+  // Commits a job (PENDING), or, when the tenant already used the spec's idempotency key,
+  // returns that job (replay = true). The same key with a different spec is
+  // FAILED_PRECONDITION.
+  absl::StatusOr<SubmitResult> SubmitJob(const NewJob& job);
+  absl::StatusOr<JobRecord> GetJob(int64_t id);  // NOT_FOUND
+  absl::StatusOr<std::vector<JobRecord>> ListJobs(const JobFilter& filter);
+  // Moves a job that has not ended to CANCELLED. FAILED_PRECONDITION when it has ended.
+  // Returns the job before (first) and after (second) the change.
+  absl::StatusOr<std::pair<JobRecord, JobRecord>> CancelJob(int64_t id, absl::string_view reason);
+  absl::StatusOr<std::map<hac::v1::JobState, int64_t>> CountJobsByState();
+
+  // Quotas per tenant and device class.
+  absl::StatusOr<QuotaRecord> SetQuota(int64_t tenant_id, const QuotaRecord& quota);
+  absl::StatusOr<std::vector<QuotaRecord>> ListQuotas(int64_t tenant_id);  // 0: all
+  absl::Status DeleteQuota(int64_t tenant_id, absl::string_view device_class);  // NOT_FOUND
+
+  // Settings: small named text values (e.g. the scheduler's configuration).
+  absl::StatusOr<std::optional<std::string>> GetSetting(absl::string_view key);
+  absl::Status PutSetting(absl::string_view key, absl::string_view value);
+
+  // Group-commit counters (for tests, benchmarks and metrics).
+  int64_t commit_batches() const { return writer_->batches(); }
+  int64_t commit_writes() const { return writer_->writes(); }
+
+ private:
+  Store(std::string path, const common::Clock& clock, std::unique_ptr<GroupCommitter> writer);
+  // Runs `fn` on a read connection from the pool.
+  absl::Status Read(const std::function<absl::Status(Database&)>& fn);
+
+  const std::string path_;
+  const common::Clock& clock_;
+  std::unique_ptr<GroupCommitter> writer_;
+  absl::Mutex pool_mu_;
+  std::vector<std::unique_ptr<Database>> readers_ ABSL_GUARDED_BY(pool_mu_);
+};
+
+// "j-42" <-> 42. ParseJobId fails with NOT_FOUND-friendly INVALID_ARGUMENT on bad input.
+std::string JobIdString(int64_t id);
+absl::StatusOr<int64_t> ParseJobId(absl::string_view id);
+
+}  // namespace hac::server::store
+
+#endif  // HAC_SERVER_STORE_STORE_H_
