@@ -46,11 +46,6 @@ struct PeriodUse {
   std::array<int64_t, 2> ms = {0, 0};
 };
 
-struct PendingLine {
-  const PriceEntry* entry = nullptr;
-  BillLine line;
-};
-
 // One rating pass. Rows arrive in (job, attempt, device, interval_start) order; each
 // (attempt, device) group is rounded when it ends, each job's lines are sorted and appended to
 // the bill when the job ends.
@@ -68,6 +63,9 @@ class Rater {
     bill_.to = to;
     bill_.currency = catalog.currency();
   }
+
+  // Room for the expected number of lines, so that a large bill is not copied while it grows.
+  void Reserve(size_t lines) { bill_.lines.reserve(lines); }
 
   // Rates rows at(0..n-1). When `stop_if_unsorted`, returns false as soon as two rows are out of
   // order (the caller then sorts and starts a fresh Rater); otherwise rows must be sorted.
@@ -105,7 +103,7 @@ class Rater {
           if (job_cmp != 0) {
             if (absl::Status st = FlushJob(); !st.ok()) return st;
           } else if (Sign(r.attempt_id.compare(prev->attempt_id)) != 0) {
-            attempt_lines_begin_ = job_lines_.size();
+            attempt_lines_begin_ = bill_.lines.size();
           }
         }
         group_ = &r;
@@ -227,52 +225,53 @@ class Rater {
     return absl::OkStatus();
   }
 
+  // The line of the current job for (attempt if per-attempt, class, model, entry), created at
+  // the end of the bill if new: a job's lines are built in place at the bill's tail.
   BillLine& LineFor(const UsageRow& g, const PriceEntry* entry) {
     // Lines of earlier attempts of this job never match in per-attempt mode.
-    const size_t begin = options_.per_attempt_lines ? attempt_lines_begin_ : 0;
-    for (size_t i = begin; i < job_lines_.size(); ++i) {
-      PendingLine& p = job_lines_[i];
-      if (p.entry == entry && p.line.device_model == g.device_model &&
-          p.line.device_class == g.device_class) {
-        return p.line;
+    const size_t begin = options_.per_attempt_lines ? attempt_lines_begin_ : job_lines_begin_;
+    for (size_t i = begin; i < bill_.lines.size(); ++i) {
+      BillLine& l = bill_.lines[i];
+      if (job_line_entries_[i - job_lines_begin_] == entry && l.device_model == g.device_model &&
+          l.device_class == g.device_class) {
+        return l;
       }
     }
-    PendingLine& p = job_lines_.emplace_back();
-    p.entry = entry;
-    p.line.kind = LineKind::kUsage;
-    p.line.job_id = g.job_id;
-    if (options_.per_attempt_lines) p.line.attempt_id = g.attempt_id;
-    p.line.device_class = g.device_class;
-    p.line.device_model = g.device_model;
-    p.line.price_from = entry->effective_from;
-    p.line.allocated.rate = entry->allocated_rate;
-    p.line.active.rate = entry->active_rate;
-    return p.line;
+    job_line_entries_.push_back(entry);
+    BillLine& l = bill_.lines.emplace_back();
+    l.kind = LineKind::kUsage;
+    l.job_id = g.job_id;
+    if (options_.per_attempt_lines) l.attempt_id = g.attempt_id;
+    l.device_class = g.device_class;
+    l.device_model = g.device_model;
+    l.price_from = entry->effective_from;
+    l.allocated.rate = entry->allocated_rate;
+    l.active.rate = entry->active_rate;
+    return l;
   }
 
-  // Appends the finished job's lines to the bill in their documented order.
+  // Puts the finished job's lines in their documented order and adds them to the total.
   absl::Status FlushJob() {
-    std::sort(job_lines_.begin(), job_lines_.end(),
-              [](const PendingLine& a, const PendingLine& b) {
-                const BillLine& x = a.line;
-                const BillLine& y = b.line;
-                if (int c = x.attempt_id.compare(y.attempt_id)) return c < 0;
-                if (int c = x.device_class.compare(y.device_class)) return c < 0;
-                if (int c = x.device_model.compare(y.device_model)) return c < 0;
-                return x.price_from < y.price_from;
-              });
-    for (PendingLine& p : job_lines_) {
+    auto less = [](const BillLine& x, const BillLine& y) {
+      if (int c = x.attempt_id.compare(y.attempt_id)) return c < 0;
+      if (int c = x.device_class.compare(y.device_class)) return c < 0;
+      if (int c = x.device_model.compare(y.device_model)) return c < 0;
+      return x.price_from < y.price_from;
+    };
+    const auto begin = bill_.lines.begin() + static_cast<ptrdiff_t>(job_lines_begin_);
+    if (!std::is_sorted(begin, bill_.lines.end(), less)) std::sort(begin, bill_.lines.end(), less);
+    for (auto it = begin; it != bill_.lines.end(); ++it) {
       int64_t total = 0;
-      if (__builtin_add_overflow(bill_.total.micros(), p.line.amount.micros(), &total)) {
+      if (__builtin_add_overflow(bill_.total.micros(), it->amount.micros(), &total)) {
         return absl::OutOfRangeError(
-            absl::StrCat("bill total overflow at job \"", p.line.job_id,
+            absl::StrCat("bill total overflow at job \"", it->job_id,
                          "\": exceeds the int64 micro-unit range"));
       }
       bill_.total = Money::FromMicros(total);
-      bill_.lines.push_back(std::move(p.line));
     }
-    job_lines_.clear();
-    attempt_lines_begin_ = 0;
+    job_lines_begin_ = bill_.lines.size();
+    attempt_lines_begin_ = job_lines_begin_;
+    job_line_entries_.clear();
     return absl::OkStatus();
   }
 
@@ -292,8 +291,9 @@ class Rater {
 
   const UsageRow* group_ = nullptr;  // first row of the current (attempt, device)
   absl::InlinedVector<PeriodUse, 4> periods_;
-  std::vector<PendingLine> job_lines_;
-  size_t attempt_lines_begin_ = 0;
+  size_t job_lines_begin_ = 0;      // the current job's lines are bill_.lines[job_lines_begin_..]
+  size_t attempt_lines_begin_ = 0;  // and the current attempt's from here
+  std::vector<const PriceEntry*> job_line_entries_;  // entry of each of the job's lines
 };
 
 }  // namespace
@@ -314,6 +314,8 @@ absl::StatusOr<Bill> RateUsage(std::string_view tenant_id, absl::Span<const Usag
   }
   {
     Rater rater(tenant_id, catalog, from, to, options);
+    // Typical store output has a few rows per (attempt, device); unused capacity costs nothing.
+    rater.Reserve(rows.size() / 4 + 1);
     absl::StatusOr<bool> in_order =
         rater.Sweep(rows.size(), [&](size_t k) -> const UsageRow& { return rows[k]; }, true);
     if (!in_order.ok()) return in_order.status();
@@ -331,6 +333,7 @@ absl::StatusOr<Bill> RateUsage(std::string_view tenant_id, absl::Span<const Usag
     return x.interval_start < y.interval_start;
   });
   Rater rater(tenant_id, catalog, from, to, options);
+  rater.Reserve(rows.size() / 4 + 1);
   absl::StatusOr<bool> in_order = rater.Sweep(
       order.size(), [&](size_t k) -> const UsageRow& { return rows[order[k]]; }, false);
   if (!in_order.ok()) return in_order.status();
