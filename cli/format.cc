@@ -183,7 +183,7 @@ std::string JobDetail(const hac::v1::Job& job) {
   std::string out;
   auto line = [&](std::string_view key, const std::string& value) {
     absl::StrAppend(&out, absl::string_view(key.data(), key.size()), ":",
-                    std::string(14 - std::min<size_t>(key.size(), 13), ' '), value, "\n");
+                    std::string(key.size() < 12 ? 13 - key.size() : 1, ' '), value, "\n");
   };
   line("id", job.id());
   line("tenant", OrDash(job.tenant()));
