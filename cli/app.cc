@@ -554,6 +554,19 @@ std::string CommandHelp(const Command& c) {
   return out;
 }
 
+std::string GroupHelp(const std::string& group) {
+  Table t({"", ""});
+  for (const Command& c : Commands()) {
+    if (c.name.rfind(group + " ", 0) == 0) {
+      t.AddRow({"  " + c.name + (c.args.empty() ? "" : " " + c.args), c.summary});
+    }
+  }
+  const std::string rows = t.Render();
+  return absl::StrCat("usage: hacctl ", group, " SUBCOMMAND [flags] [args]\n\nsubcommands:\n",
+                      rows.substr(rows.find('\n') + 1), "\nrun 'hacctl ", group,
+                      " SUBCOMMAND --help' for its flags\n");
+}
+
 bool IsGlobalFlagWithValue(const std::string& arg) {
   if (arg.find('=') != std::string::npos) return false;
   for (const FlagSpec& f : GlobalFlags()) {
@@ -633,11 +646,21 @@ int App::Run(const std::vector<std::string>& args) {
       out_ << CommandHelp(*c);
       return kExitOk;
     }
+    if (topic.size() == 1 && IsGroup(topic[0])) {
+      out_ << GroupHelp(topic[0]);
+      return kExitOk;
+    }
     err_ << "hacctl: no command '" << absl::StrJoin(topic, " ")
          << "' (run 'hacctl help' for the list)\n";
     return kExitUsage;
   }
   if (words.size() == 1 && IsGroup(words[0])) {
+    for (const std::string& r : rest) {
+      if (r == "--help" || r == "-h") {
+        out_ << GroupHelp(words[0]);
+        return kExitOk;
+      }
+    }
     err_ << "hacctl: '" << words[0] << "' needs a subcommand: "
          << absl::StrJoin(Subcommands(words[0]), ", ") << " (e.g. 'hacctl " << words[0] << " "
          << Subcommands(words[0]).front() << " --help')\n";

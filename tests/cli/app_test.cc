@@ -318,6 +318,12 @@ TEST_CASE("help lists the commands and exit codes, and COMMAND --help shows its 
   CHECK(submit.out.find("--idempotency-key KEY") != std::string::npos);
   CHECK(h.Run({"help", "submit"}).out == submit.out);
 
+  auto group = h.Run({"tenant", "--help"});
+  CHECK(group.rc == 0);
+  CHECK(group.out.rfind("usage: hacctl tenant SUBCOMMAND", 0) == 0);
+  CHECK(group.out.find("  tenant token NAME") != std::string::npos);
+  CHECK(h.Run({"help", "tenant"}).out == group.out);
+
   auto version = h.Run({"version"});
   CHECK(version.rc == 0);
   CHECK(version.out == std::string("hacctl ") + kVersion + "\n");
