@@ -1,0 +1,42 @@
+// The host implementations of every kernel, shared by both backends (no backend has its own copy).
+//
+// A kernel is cut into a grid of independent blocks whose outputs are disjoint. The grid depends
+// only on the kernel's shape, never on how many workers run it, so results are bitwise identical
+// whatever the SM count (and on sim-npu, which runs the blocks one after another).
+// emu-gpu hands blocks to its SM threads; sim-npu runs them in order and paces the total.
+//
+// GEMM (f32 and bf16) is cache-blocked: a block is a 128 x 256 tile of C; for each 256-deep slice
+// of K it packs the A and B panels (converting bf16 to f32, applying transposes) and runs a
+// 6 x 16 register-blocked micro-kernel written with GCC vector extensions. The micro-kernel is
+// compiled twice, for baseline x86-64 and for AVX2+FMA, and picked once at run time
+// (__builtin_cpu_supports), so the default build runs on any x86-64 and uses FMA where present.
+// i8 GEMM accumulates exactly in int32.
+//
+// Thread-safety: RunBlock may run concurrently for different blocks of one kernel; it uses only
+// thread-local scratch.
+#ifndef HAC_AGENT_DEVICE_HOST_KERNELS_H_
+#define HAC_AGENT_DEVICE_HOST_KERNELS_H_
+
+#include <cstdint>
+
+#include "agent/device/kernel.h"
+
+namespace hac::device {
+
+// Number of blocks in the kernel's grid (0 for an empty kernel). `k` must be valid.
+int64_t GridBlocks(const Kernel& k);
+// Runs block `block` (0 <= block < GridBlocks(k)).
+void RunBlock(const Kernel& k, int64_t block);
+
+// GEMM tile geometry (exposed for tests that want shapes straddling tile edges).
+inline constexpr int64_t kGemmTileM = 128;
+inline constexpr int64_t kGemmTileN = 256;
+inline constexpr int64_t kGemmTileK = 256;
+
+// The f32/bf16 GEMM of one C tile: rows [i0, i1), cols [j0, j1). Defined in gemm.cc.
+void GemmTileF32(const Kernel& k, int64_t i0, int64_t i1, int64_t j0, int64_t j1);
+void GemmTileI8(const Kernel& k, int64_t i0, int64_t i1, int64_t j0, int64_t j1);
+
+}  // namespace hac::device
+
+#endif  // HAC_AGENT_DEVICE_HOST_KERNELS_H_
