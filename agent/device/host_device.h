@@ -9,7 +9,9 @@
 // of kernel durations; a backend may parallelize inside a kernel, as emu-gpu does over its SMs).
 // For each kernel the executor records its wall-clock duration; when the backend returns a
 // modelled duration, the executor first sleeps until start + model (pacing), so busy time
-// follows the model whenever the host computes faster than the model.
+// follows the model whenever the host computes faster than the model. Overshoot (a late wake-up,
+// a slow host) is carried as a debt and taken off the following kernels' sleeps, so the busy total
+// of a sequence tracks the modelled total rather than drifting up by each kernel's wake-up latency.
 //
 // Accounting: allocations reserve bytes in the segment (cross-process capacity); busy time and
 // kernel counts go to the segment after each kernel. Faults configured in the segment are
