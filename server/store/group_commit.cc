@@ -70,6 +70,7 @@ void GroupCommitter::Loop() {
         absl::Status s = db_->Exec("SAVEPOINT w");
         if (s.ok()) {
           op->status = op->fn(*db_);
+          db_->ResetAll();
           s = db_->Exec(op->status.ok() ? "RELEASE w" : "ROLLBACK TO w; RELEASE w");
         }
         if (!s.ok() && op->status.ok()) op->status = s;

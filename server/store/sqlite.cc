@@ -109,6 +109,10 @@ absl::StatusOr<Statement*> Database::Cached(const char* sql) {
   return p;
 }
 
+void Database::ResetAll() {
+  for (auto& [sql, st] : cache_) sqlite3_reset(st->stmt_);
+}
+
 int64_t Database::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
 int Database::Changes() const { return sqlite3_changes(db_); }
 

@@ -81,6 +81,10 @@ class Database {
   // text). Valid until the Database is destroyed.
   absl::StatusOr<Statement*> Cached(const char* sql);
 
+  // Resets every cached statement. A statement left mid-result keeps its read transaction (and
+  // so an old snapshot in WAL mode) open; call this when a unit of work is done.
+  void ResetAll();
+
   int64_t LastInsertRowId() const;
   int Changes() const;
   // The error status for an SQLite result code, with the connection's message.

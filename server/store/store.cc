@@ -205,6 +205,7 @@ absl::Status Store::Read(const std::function<absl::Status(Database&)>& fn) {
     ASSIGN_OR_RETURN(db, Database::Open(path_));
   }
   absl::Status s = fn(*db);
+  db->ResetAll();
   absl::MutexLock lock(&pool_mu_);
   readers_.push_back(std::move(db));
   return s;

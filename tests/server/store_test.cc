@@ -243,3 +243,25 @@ TEST_CASE("Job ids print as j-N and parse back; anything else is INVALID_ARGUMEN
 
 }  // namespace
 }  // namespace hac::server::store
+
+namespace hac::server::store {
+namespace {
+
+TEST_CASE("A read sees every write acknowledged before it, on a reused read connection") {
+  // A statement left mid-result would pin its connection to an old WAL snapshot.
+  testing::TempDir dir;
+  common::FakeClock clock;
+  auto store = *Store::Open(dir.File("hac.db"), clock);
+  auto t = *store->CreateTenant("acme");
+  for (int i = 0; i < 5; ++i) {
+    auto r = store->SubmitJob({t.id, Spec("s"), ""});
+    REQUIRE(r.ok());
+    auto got = store->GetJob(r->job.id);
+    REQUIRE(got.ok());
+    CHECK(store->ListJobs({})->size() == static_cast<size_t>(i + 1));
+    CHECK(store->FindTenant("acme").ok());
+  }
+}
+
+}  // namespace
+}  // namespace hac::server::store
