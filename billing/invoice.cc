@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/status_macros.h"
 #include "absl/strings/str_cat.h"
 
 namespace hac::billing {
@@ -92,11 +93,11 @@ absl::StatusOr<std::vector<BillLine>> AdjustmentLines(const Invoice& closed, con
   };
   for (const BillLine& l : current.lines) {
     if (l.kind != LineKind::kUsage) continue;
-    if (absl::Status s = add(l, +1); !s.ok()) return s;
+    RETURN_IF_ERROR(add(l, +1));
   }
   for (const BillLine& l : closed.bill().lines) {
     if (l.kind != LineKind::kUsage) continue;
-    if (absl::Status s = add(l, -1); !s.ok()) return s;
+    RETURN_IF_ERROR(add(l, -1));
   }
   for (const BillLine& l : already_adjusted) {
     if (l.kind != LineKind::kAdjustment || l.adjusts != month) {
@@ -104,7 +105,7 @@ absl::StatusOr<std::vector<BillLine>> AdjustmentLines(const Invoice& closed, con
           absl::StrCat("already_adjusted line of job \"", l.job_id,
                        "\" must be a kAdjustment line of ", month.ToString()));
     }
-    if (absl::Status s = add(l, -1); !s.ok()) return s;
+    RETURN_IF_ERROR(add(l, -1));
   }
   std::vector<BillLine> out;
   for (auto& [key, entry] : diff) {

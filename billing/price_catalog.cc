@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "common/status_macros.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 
@@ -56,10 +57,10 @@ std::string ScopeName(const PriceEntry& e) {
 }  // namespace
 
 absl::Status ValidatePriceEntry(const PriceEntry& entry) {
-  if (absl::Status s = ValidateName("device_class", entry.device_class, false); !s.ok()) return s;
-  if (absl::Status s = ValidateName("device_model", entry.device_model, true); !s.ok()) return s;
-  if (absl::Status s = ValidateRate("allocated_rate", entry.allocated_rate); !s.ok()) return s;
-  if (absl::Status s = ValidateRate("active_rate", entry.active_rate); !s.ok()) return s;
+  RETURN_IF_ERROR(ValidateName("device_class", entry.device_class, false));
+  RETURN_IF_ERROR(ValidateName("device_model", entry.device_model, true));
+  RETURN_IF_ERROR(ValidateRate("allocated_rate", entry.allocated_rate));
+  RETURN_IF_ERROR(ValidateRate("active_rate", entry.active_rate));
   if (entry.effective_from == absl::InfinitePast() ||
       entry.effective_from == absl::InfiniteFuture()) {
     return absl::InvalidArgumentError("effective_from must be a finite time");
@@ -88,7 +89,7 @@ absl::Status ValidatePriceEntry(const PriceEntry& entry) {
 PriceCatalog::PriceCatalog() : currency_(kDefaultCurrency) {}
 
 absl::StatusOr<PriceCatalog> PriceCatalog::Create(std::string_view currency) {
-  if (absl::Status s = ValidateCurrency(currency); !s.ok()) return s;
+  RETURN_IF_ERROR(ValidateCurrency(currency));
   PriceCatalog catalog;
   catalog.currency_ = std::string(currency);
   return catalog;
@@ -125,7 +126,7 @@ void PriceCatalog::Reindex() {
 }
 
 absl::Status PriceCatalog::Add(PriceEntry entry) {
-  if (absl::Status s = ValidatePriceEntry(entry); !s.ok()) return s;
+  RETURN_IF_ERROR(ValidatePriceEntry(entry));
   ClassIndex& ci = index_[entry.device_class];
   Versions& v = entry.device_model.empty() ? ci.class_wide : ci.models[entry.device_model];
   auto pos = std::lower_bound(v.begin(), v.end(), entry.effective_from,

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/status_macros.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 
@@ -77,7 +79,7 @@ class Rater {
       const UsageRow& r = at(k);
       const int64_t s = absl::ToUnixSeconds(r.interval_start);
       if (s < from_s_ || s >= to_s_) continue;
-      if (absl::Status st = CheckRow(r, s); !st.ok()) return st;
+      RETURN_IF_ERROR(CheckRow(r, s));
       int job_cmp = 1;
       int group_cmp = 1;
       if (prev != nullptr) {
@@ -99,9 +101,9 @@ class Rater {
       }
       if (group_cmp != 0) {
         if (prev != nullptr) {
-          if (absl::Status st = FinishGroup(); !st.ok()) return st;
+          RETURN_IF_ERROR(FinishGroup());
           if (job_cmp != 0) {
-            if (absl::Status st = FlushJob(); !st.ok()) return st;
+            RETURN_IF_ERROR(FlushJob());
           } else if (Sign(r.attempt_id.compare(prev->attempt_id)) != 0) {
             attempt_lines_begin_ = bill_.lines.size();
           }
@@ -115,7 +117,7 @@ class Rater {
             r.device_class, "/", r.device_model, " in another; a device keeps its model"));
       }
       if (group_cmp != 0 || s < price_.from_s || s >= price_.until_s) {
-        if (absl::Status st = FindPrice(r, s); !st.ok()) return st;
+        RETURN_IF_ERROR(FindPrice(r, s));
       }
       if (periods_.empty() || periods_.back().entry != price_.entry) {
         periods_.push_back(PeriodUse{price_.entry, {0, 0}});
@@ -127,8 +129,8 @@ class Rater {
       prev_s = s;
     }
     if (prev != nullptr) {
-      if (absl::Status st = FinishGroup(); !st.ok()) return st;
-      if (absl::Status st = FlushJob(); !st.ok()) return st;
+      RETURN_IF_ERROR(FinishGroup());
+      RETURN_IF_ERROR(FlushJob());
     }
     return true;
   }
@@ -321,13 +323,40 @@ absl::StatusOr<Bill> RateUsage(std::string_view tenant_id, absl::Span<const Usag
     if (!in_order.ok()) return in_order.status();
     if (*in_order) return rater.TakeBill();
   }
-  // Not in store order: sort indices by (job, attempt, device, interval_start) and sweep again.
-  std::vector<size_t> order(rows.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const UsageRow& x = rows[a];
-    const UsageRow& y = rows[b];
-    if (int c = x.job_id.compare(y.job_id)) return c < 0;
+  // Not in store order: sort the period's row indices by (job, attempt, device, interval_start)
+  // and sweep again. Comparing strings of randomly placed rows is cache-hostile, so jobs are
+  // first ranked once (interned, then their distinct ids sorted) and most comparisons are
+  // between two integers; only rows of the same job compare strings.
+  struct SortKey {
+    uint64_t job_rank;
+    size_t row;
+  };
+  std::vector<SortKey> keys;
+  std::vector<absl::string_view> job_ids;
+  {
+    absl::flat_hash_map<absl::string_view, uint64_t> job_index;
+    const int64_t from_s = absl::ToUnixSeconds(from);
+    const int64_t to_s = absl::ToUnixSeconds(to);
+    for (size_t k = 0; k < rows.size(); ++k) {
+      const int64_t t = absl::ToUnixSeconds(rows[k].interval_start);
+      if (t < from_s || t >= to_s) continue;
+      const absl::string_view job(rows[k].job_id.data(), rows[k].job_id.size());
+      auto [it, inserted] = job_index.try_emplace(job, job_ids.size());
+      if (inserted) job_ids.push_back(job);
+      keys.push_back(SortKey{it->second, k});
+    }
+  }
+  std::vector<uint64_t> by_id(job_ids.size());
+  std::iota(by_id.begin(), by_id.end(), uint64_t{0});
+  std::sort(by_id.begin(), by_id.end(),
+            [&](uint64_t a, uint64_t b) { return job_ids[a] < job_ids[b]; });
+  std::vector<uint64_t> rank(job_ids.size());
+  for (uint64_t r = 0; r < by_id.size(); ++r) rank[by_id[r]] = r;
+  for (SortKey& key : keys) key.job_rank = rank[key.job_rank];
+  std::sort(keys.begin(), keys.end(), [&](const SortKey& a, const SortKey& b) {
+    if (a.job_rank != b.job_rank) return a.job_rank < b.job_rank;
+    const UsageRow& x = rows[a.row];
+    const UsageRow& y = rows[b.row];
     if (int c = x.attempt_id.compare(y.attempt_id)) return c < 0;
     if (int c = x.device_id.compare(y.device_id)) return c < 0;
     return x.interval_start < y.interval_start;
@@ -335,7 +364,7 @@ absl::StatusOr<Bill> RateUsage(std::string_view tenant_id, absl::Span<const Usag
   Rater rater(tenant_id, catalog, from, to, options);
   rater.Reserve(rows.size() / 4 + 1);
   absl::StatusOr<bool> in_order = rater.Sweep(
-      order.size(), [&](size_t k) -> const UsageRow& { return rows[order[k]]; }, false);
+      keys.size(), [&](size_t k) -> const UsageRow& { return rows[keys[k].row]; }, false);
   if (!in_order.ok()) return in_order.status();
   return rater.TakeBill();
 }
