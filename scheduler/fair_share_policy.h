@@ -19,6 +19,10 @@ class FairSharePolicy final : public OrderPolicy {
  public:
   std::string_view name() const override { return "fair_share"; }
   double Key(const PendingJob& job, const PassContext& ctx) const override {
+    if (ctx.weights != nullptr && job.tenant < ctx.weights->tenant_weight.size()) {
+      return ctx.ledger.DominantShare(job.tenant, *ctx.weights) /
+             ctx.weights->tenant_weight[job.tenant];
+    }
     return ctx.ledger.DominantShare(job.tenant, ctx.cluster, ctx.config) /
            ctx.config.TenantWeight(job.request->tenant);
   }

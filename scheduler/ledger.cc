@@ -26,17 +26,46 @@ int64_t TenantLedger::Used(TenantIndex t, const std::string& device_class) const
   return 0;
 }
 
-double TenantLedger::DominantShare(TenantIndex t, const ClusterModel& cluster,
-                                   const SchedulerConfig& config) const {
+ShareWeights ShareWeights::Compute(const ClusterModel& cluster, const SchedulerConfig& config,
+                                   const TenantLedger& ledger) {
+  ShareWeights w;
   double max_price = 0;
   for (const auto& key : cluster.keys()) max_price = std::max(max_price, config.Price(key.device_class));
   if (max_price <= 0) max_price = 1;
+  for (const auto& key : cluster.keys()) {
+    bool seen = false;
+    for (const auto& [cls, f] : w.class_factor) seen = seen || cls == key.device_class;
+    if (seen) continue;
+    int64_t capacity = cluster.ClassCapacity(key.device_class);
+    w.class_factor.emplace_back(
+        key.device_class,
+        capacity > 0 ? config.Price(key.device_class) / max_price / static_cast<double>(capacity)
+                     : 0.0);
+  }
+  w.tenant_weight.reserve(ledger.size());
+  for (TenantIndex t = 0; t < ledger.size(); ++t) {
+    w.tenant_weight.push_back(config.TenantWeight(ledger.Name(t)));
+  }
+  return w;
+}
+
+double TenantLedger::DominantShare(TenantIndex t, const ClusterModel& cluster,
+                                   const SchedulerConfig& config) const {
+  return DominantShare(t, ShareWeights::Compute(cluster, config, *this));
+}
+
+double TenantLedger::DominantShare(TenantIndex t, const ShareWeights& weights) const {
   double share = 0;
   for (const auto& [cls, used] : tenants_[t].used) {
     if (used == 0) continue;
-    int64_t capacity = cluster.ClassCapacity(cls);
-    double s = capacity > 0 ? static_cast<double>(used) / static_cast<double>(capacity) : 1.0;
-    share = std::max(share, s * config.Price(cls) / max_price);
+    double s = 1.0;  // a class without capacity (all its nodes gone) counts as full
+    for (const auto& [c, f] : weights.class_factor) {
+      if (c == cls) {
+        s = f > 0 ? f * static_cast<double>(used) : 1.0;
+        break;
+      }
+    }
+    share = std::max(share, s);
   }
   return share;
 }

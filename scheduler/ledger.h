@@ -18,6 +18,17 @@
 namespace hac::scheduler {
 
 using TenantIndex = uint32_t;
+class TenantLedger;
+
+// What dominant shares are computed with, fixed for one pass: per class
+// price(c) / (max price of the cluster's classes x capacity(c)), and each tenant's weight.
+struct ShareWeights {
+  std::vector<std::pair<std::string, double>> class_factor;
+  std::vector<double> tenant_weight;  // by TenantIndex
+
+  static ShareWeights Compute(const ClusterModel& cluster, const SchedulerConfig& config,
+                              const TenantLedger& ledger);
+};
 
 class TenantLedger {
  public:
@@ -33,6 +44,8 @@ class TenantLedger {
   // the cheap NPUs is a smaller share than holding all the GPUs. Not divided by the weight.
   double DominantShare(TenantIndex t, const ClusterModel& cluster,
                        const SchedulerConfig& config) const;
+  // The same with precomputed weights: O(classes the tenant uses x classes).
+  double DominantShare(TenantIndex t, const ShareWeights& weights) const;
 
  private:
   struct Tenant {

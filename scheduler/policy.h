@@ -36,6 +36,8 @@ struct PassContext {
   const TenantLedger& ledger;
   const AttemptTable& attempts;
   const SchedulerConfig& config;
+  // Precomputed for the pass; policies compute their own when null.
+  const ShareWeights* weights = nullptr;
 };
 
 // A pending job as the policies see it.

@@ -124,7 +124,32 @@ absl::Duration Scheduler::Runtime(const JobRequest& job, const DeviceRequest& al
 // ---------------------------------------------------------------------------------------------
 // Events
 
-absl::Status Scheduler::AddNode(const NodeSpec& node) { return cluster_.AddNode(node); }
+absl::Status Scheduler::AddNode(const NodeSpec& node) {
+  ++key_version_;
+  return cluster_.AddNode(node);
+}
+
+const std::vector<KeyIndex>& Scheduler::KeysFor(const Job& job, size_t alternative) const {
+  if (job.keys_version != key_version_) {
+    job.keys.resize(job.request.alternatives.size());
+    for (size_t i = 0; i < job.request.alternatives.size(); ++i) {
+      cluster_.MatchingKeys(job.request.alternatives[i], &job.keys[i]);
+    }
+    job.keys_version = key_version_;
+  }
+  return job.keys[alternative];
+}
+
+std::optional<Scheduler::Shape> Scheduler::ShapeOf(const std::vector<KeyIndex>& keys,
+                                                   const DeviceRequest& alt,
+                                                   const void* excluded) {
+  uint64_t mask = 0;
+  for (KeyIndex k : keys) {
+    if (k >= 64) return std::nullopt;
+    mask |= uint64_t{1} << k;
+  }
+  return Shape{mask, alt.count, alt.nodes, excluded};
+}
 
 absl::StatusOr<std::vector<AttemptId>> Scheduler::RemoveNode(const NodeId& node) {
   std::optional<NodeIndex> n = cluster_.Find(node);
@@ -335,6 +360,15 @@ absl::StatusOr<std::string> Scheduler::PendingReason(const JobId& id) const {
     return absl::FailedPreconditionError(absl::StrCat(
         "job ", id.value, " is running (attempt ", attempts_.Get(job.running).id.value, ")"));
   }
+  if (job.reason_pass != pass_ && last_pass_stopped_full_) {
+    // The last pass stopped early on a full cluster: say what this job needs, from now.
+    PassContext ctx{last_pass_time_, cluster_, ledger_, attempts_, config_};
+    std::vector<Option> options = Evaluate(job, ctx, last_holds_, nullptr);
+    for (const Option& o : options) {
+      if (o.choice) return std::string("waiting: devices freed since the last pass; the next pass places it");
+    }
+    return CombinedReason(job, options);
+  }
   if (job.reason_pass == pass_ && !job.reason.empty()) return job.reason;
   if (!pass_default_reason_.empty()) return pass_default_reason_;
   if (!job.reason.empty()) return job.reason;
@@ -349,12 +383,12 @@ std::optional<std::pair<JobId, absl::Time>> Scheduler::last_reservation() const 
 // One pass
 
 const absl::flat_hash_set<NodeIndex>* Scheduler::Excluded(
-    const std::vector<Hold>& holds, const Job* job, absl::Time now, absl::Duration runtime,
+    const std::deque<Hold>& holds, const Job* job, absl::Time now, absl::Duration runtime,
     absl::flat_hash_set<NodeIndex>* scratch) const {
   const absl::flat_hash_set<NodeIndex>* single = nullptr;
   int applicable = 0;
   for (const Hold& h : holds) {
-    if (h.job == job) continue;
+    if (h.job == job || h.nodes.empty()) continue;
     if (now + runtime <= h.until && h.until > now) continue;  // ends before the hold starts
     ++applicable;
     single = &h.nodes;
@@ -362,7 +396,7 @@ const absl::flat_hash_set<NodeIndex>* Scheduler::Excluded(
   if (applicable <= 1) return single;
   scratch->clear();
   for (const Hold& h : holds) {
-    if (h.job == job) continue;
+    if (h.job == job || h.nodes.empty()) continue;
     if (now + runtime <= h.until && h.until > now) continue;
     scratch->insert(h.nodes.begin(), h.nodes.end());
   }
@@ -370,7 +404,8 @@ const absl::flat_hash_set<NodeIndex>* Scheduler::Excluded(
 }
 
 std::vector<Scheduler::Option> Scheduler::Evaluate(const Job& job, const PassContext& ctx,
-                                                   const std::vector<Hold>& holds) const {
+                                                   const std::deque<Hold>& holds,
+                                                   PassMemo* memo) const {
   std::vector<Option> options;
   options.reserve(job.request.alternatives.size());
   absl::flat_hash_set<NodeIndex> scratch;
@@ -378,7 +413,7 @@ std::vector<Scheduler::Option> Scheduler::Evaluate(const Job& job, const PassCon
     const DeviceRequest& alt = job.request.alternatives[i];
     Option o;
     o.alternative = static_cast<int>(i);
-    cluster_.MatchingKeys(alt, &o.keys);
+    o.keys = KeysFor(job, i);
     if (admission_) o.admission = admission_->Admit(View(job), alt, ctx);
     if (!o.admission.admitted) {
       o.reason = o.admission.reason;
@@ -387,6 +422,24 @@ std::vector<Scheduler::Option> Scheduler::Evaluate(const Job& job, const PassCon
     }
     const absl::flat_hash_set<NodeIndex>* excluded =
         Excluded(holds, &job, ctx.now, Runtime(job.request, alt), &scratch);
+    // A miss without holds is a miss with any; a miss with one hold set only with that one.
+    std::optional<Shape> plain, with_holds;
+    if (memo != nullptr) {
+      plain = ShapeOf(o.keys, alt, nullptr);
+      if (plain && excluded != &scratch) with_holds = ShapeOf(o.keys, alt, excluded);
+      for (const auto& shape : {plain, with_holds}) {
+        if (!shape) continue;
+        if (auto it = memo->misses.find(*shape); it != memo->misses.end()) {
+          o.reason = it->second.reason;
+          o.held_out = it->second.held_out;
+          break;
+        }
+      }
+      if (!o.reason.empty()) {
+        options.push_back(std::move(o));
+        continue;
+      }
+    }
     PlacementQuery query{&alt, o.keys, excluded};
     o.choice = placement_->Choose(cluster_, query);
     if (!o.choice && excluded != nullptr) {
@@ -394,7 +447,7 @@ std::vector<Scheduler::Option> Scheduler::Evaluate(const Job& job, const PassCon
       if (placement_->Choose(cluster_, query)) {
         o.held_out = true;
         for (const Hold& h : holds) {
-          if (h.job == &job) continue;
+          if (h.job == &job || h.nodes.empty()) continue;
           o.reason = h.until > ctx.now
                          ? absl::StrCat("waiting: free devices are reserved for job ",
                                         h.job_id.value, " from ", FormatReasonTime(h.until),
@@ -406,13 +459,19 @@ std::vector<Scheduler::Option> Scheduler::Evaluate(const Job& job, const PassCon
       }
     }
     if (!o.choice && o.reason.empty()) o.reason = CapacityReason(alt, o.keys);
+    if (!o.choice && memo != nullptr) {
+      const std::optional<Shape>& shape = o.held_out ? with_holds : (excluded ? with_holds : plain);
+      if (shape) memo->misses.emplace(*shape, Miss{o.reason, o.held_out});
+      if (!o.held_out && plain) memo->misses.emplace(*plain, Miss{o.reason, false});
+    }
     options.push_back(std::move(o));
   }
   return options;
 }
 
 size_t Scheduler::ChooseOption(const Job& job, const PassContext& ctx,
-                               const std::vector<Option>& options, bool* placeable) const {
+                               const std::vector<Option>& options, bool* placeable,
+                               PassMemo* memo) const {
   std::vector<AlternativeOption> weighed;
   std::vector<size_t> index;
   bool any_now = false, any_later = false;
@@ -433,8 +492,14 @@ size_t Scheduler::ChooseOption(const Job& job, const PassContext& ctx,
     if (w.placeable_now) {
       w.start = ctx.now;
     } else if (estimate && !o.admission.borrowing) {
-      std::optional<Reservation> r = BackfillPolicy::EstimateStart(ctx, o.keys, alt, nullptr);
-      w.start = r ? r->start : absl::InfiniteFuture();
+      std::optional<Shape> shape = memo ? ShapeOf(o.keys, alt, nullptr) : std::nullopt;
+      if (shape && memo->estimates.contains(*shape)) {
+        w.start = memo->estimates.at(*shape);
+      } else {
+        std::optional<Reservation> r = BackfillPolicy::EstimateStart(ctx, o.keys, alt, nullptr);
+        w.start = r ? r->start : absl::InfiniteFuture();
+        if (shape) memo->estimates.emplace(*shape, w.start);
+      }
     } else if (!any_now) {
       w.start = absl::InfiniteFuture() - absl::Hours(1);  // unknown; ties broken by the policy
     }
@@ -511,10 +576,14 @@ PlaceDecision Scheduler::Commit(Job& job, const Option& option, absl::Time now, 
 std::vector<Decision> Scheduler::Schedule(absl::Time now, size_t max_placements) {
   ++pass_;
   std::vector<Decision> decisions;
-  PassContext ctx{now, cluster_, ledger_, attempts_, config_};
-  std::vector<Hold> holds;
+  const ShareWeights weights = ShareWeights::Compute(cluster_, config_, ledger_);
+  PassContext ctx{now, cluster_, ledger_, attempts_, config_, &weights};
+  std::deque<Hold> holds;
+  PassMemo memo;
   last_reservation_.reset();
   pass_default_reason_.clear();
+  last_pass_time_ = now;
+  last_pass_stopped_full_ = false;
 
   // Preemption claims of earlier passes hold their nodes until the claimant runs.
   for (auto& [qk, queue] : queues_) {
@@ -574,14 +643,18 @@ std::vector<Decision> Scheduler::Schedule(absl::Time now, size_t max_placements)
          (attempts_.by_priority().begin()->first >= max_pending_priority &&
           attempts_.borrowed() == 0))) {
       pass_default_reason_ = "waiting: no free devices in the cluster and jobs ahead of it";
+      last_pass_stopped_full_ = true;
       break;
     }
-    if (placed >= max_placements) break;
+    if (placed >= max_placements) {
+      pass_default_reason_.clear();
+      break;
+    }
 
     Outcome outcome = Outcome::kBlocked;
-    std::vector<Option> options = Evaluate(job, ctx, holds);
+    std::vector<Option> options = Evaluate(job, ctx, holds, &memo);
     bool placeable = false;
-    size_t chosen = ChooseOption(job, ctx, options, &placeable);
+    size_t chosen = ChooseOption(job, ctx, options, &placeable, &memo);
     if (chosen == options.size()) {
       outcome = Outcome::kNotAdmitted;
       job.reason = CombinedReason(job, options);
@@ -609,16 +682,24 @@ std::vector<Decision> Scheduler::Schedule(absl::Time now, size_t max_placements)
         if (!job.victims.empty()) {  // victims gone but still blocked: the claim lapses
           job.victims.clear();
           job.claim_nodes.clear();
-          std::erase_if(holds, [&](const Hold& h) { return h.job == &job; });
+          for (Hold& h : holds) {
+            if (h.job == &job) h.nodes.clear();  // addresses stay stable for the memo
+          }
+          memo.misses.clear();
         }
         std::optional<VictimChoice> victims;
-        if (config_.preemption && !o.admission.borrowing && !o.held_out &&
-            attempts_.size() > 0 && attempts_.by_priority().begin()->first < job.request.priority) {
-          victims = preemption_.SelectVictims(ctx, View(job), !o.admission.borrowing, alt, o.keys,
-                                              nullptr);
-        } else if (config_.preemption && !o.admission.borrowing && !o.held_out &&
-                   attempts_.borrowed() > 0) {
+        const bool may_preempt =
+            config_.preemption && !o.admission.borrowing && !o.held_out && attempts_.size() > 0 &&
+            (attempts_.by_priority().begin()->first < job.request.priority ||
+             attempts_.borrowed() > 0);
+        // A shape that found no victims at some priority finds none later in the pass either
+        // (victims only get fewer); the tenant matters for borrowed victims.
+        std::optional<Shape> shape = ShapeOf(o.keys, alt, nullptr);
+        std::tuple<Shape, int, TenantIndex> no_victims_key{
+            shape.value_or(Shape{0, 0, 0, nullptr}), job.request.priority, job.tenant};
+        if (may_preempt && !(shape && memo.no_victims.contains(no_victims_key))) {
           victims = preemption_.SelectVictims(ctx, View(job), true, alt, o.keys, nullptr);
+          if (!victims && shape) memo.no_victims.insert(no_victims_key);
         }
         if (victims) {
           absl::Duration grace = job.request.grace_period > absl::ZeroDuration()
@@ -704,9 +785,9 @@ absl::StatusOr<DryRunResult> Scheduler::DryRun(const JobRequest& request, absl::
     ledger = &scratch_ledger;
   }
   PassContext ctx{now, cluster_, *ledger, attempts_, config_};
-  std::vector<Option> options = Evaluate(job, ctx, last_holds_);
+  std::vector<Option> options = Evaluate(job, ctx, last_holds_, nullptr);
   bool placeable = false;
-  size_t chosen = ChooseOption(job, ctx, options, &placeable);
+  size_t chosen = ChooseOption(job, ctx, options, &placeable, nullptr);
   DryRunResult result;
   if (chosen == options.size()) {
     result.reason = CombinedReason(job, options);

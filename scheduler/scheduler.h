@@ -26,6 +26,7 @@
 #define HAC_SCHEDULER_SCHEDULER_H_
 
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <map>
 #include <memory>
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
@@ -132,6 +134,9 @@ class Scheduler {
     // Preemption claim: victims still exiting and the nodes they free.
     std::vector<AttemptId> victims;
     std::vector<NodeIndex> claim_nodes;
+    // MatchingKeys per alternative, valid while keys_version == the scheduler's key_version_.
+    mutable std::vector<std::vector<KeyIndex>> keys;
+    mutable uint64_t keys_version = 0;
   };
   // Nodes held during a pass: for a reservation (until = its start) or a preemption claim
   // (until = now: nobody else may use them).
@@ -150,6 +155,31 @@ class Scheduler {
     bool held_out = false;  // fits, but only on held nodes
   };
   enum class Outcome { kPlaced, kBlocked, kNotAdmitted };
+  // Within one pass free devices only shrink and holds only grow, so a request shape that did
+  // not fit (with the same holds) does not fit later in the pass either: the pass remembers it.
+  struct Shape {
+    uint64_t key_mask;
+    int count;
+    int nodes;
+    const void* excluded;
+    friend bool operator==(const Shape&, const Shape&) = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const Shape& s) {
+      return H::combine(std::move(h), s.key_mask, s.count, s.nodes, s.excluded);
+    }
+  };
+  struct Miss {
+    std::string reason;
+    bool held_out;
+  };
+  struct PassMemo {
+    absl::flat_hash_map<Shape, Miss> misses;
+    absl::flat_hash_map<Shape, absl::Time> estimates;
+    absl::flat_hash_set<std::tuple<Shape, int, TenantIndex>> no_victims;
+  };
+  static std::optional<Shape> ShapeOf(const std::vector<KeyIndex>& keys, const DeviceRequest& alt,
+                                      const void* excluded);
+  const std::vector<KeyIndex>& KeysFor(const Job& job, size_t alternative) const;
 
   explicit Scheduler(const SchedulerConfig& config);
   void BuildPolicies();
@@ -158,13 +188,13 @@ class Scheduler {
   void Enqueue(Job& job);
   void Dequeue(Job& job, bool erase_empty_queue = true);
   // nullptr when no hold applies to a job of `runtime`; else the union of applicable holds.
-  const absl::flat_hash_set<NodeIndex>* Excluded(const std::vector<Hold>& holds, const Job* job,
+  const absl::flat_hash_set<NodeIndex>* Excluded(const std::deque<Hold>& holds, const Job* job,
                                                  absl::Time now, absl::Duration runtime,
                                                  absl::flat_hash_set<NodeIndex>* scratch) const;
   std::vector<Option> Evaluate(const Job& job, const PassContext& ctx,
-                               const std::vector<Hold>& holds) const;
+                               const std::deque<Hold>& holds, PassMemo* memo) const;
   size_t ChooseOption(const Job& job, const PassContext& ctx, const std::vector<Option>& options,
-                      bool* placeable) const;
+                      bool* placeable, PassMemo* memo) const;
   std::string CapacityReason(const DeviceRequest& alt, const std::vector<KeyIndex>& keys) const;
   std::string CombinedReason(const Job& job, const std::vector<Option>& options) const;
   PlaceDecision Commit(Job& job, const Option& option, absl::Time now, bool borrowed);
@@ -189,7 +219,10 @@ class Scheduler {
 
   uint64_t pass_ = 0;
   std::string pass_default_reason_;  // for pending jobs the last pass did not reach
-  std::vector<Hold> last_holds_;
+  std::deque<Hold> last_holds_;
+  absl::Time last_pass_time_ = absl::InfinitePast();
+  bool last_pass_stopped_full_ = false;  // reasons of unvisited jobs are computed on demand
+  uint64_t key_version_ = 1;             // bumped by AddNode (keys and their memory change)
   std::optional<std::pair<JobId, absl::Time>> last_reservation_;
 };
 

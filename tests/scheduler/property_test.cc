@@ -10,17 +10,17 @@ namespace {
 using namespace testing;
 
 TEST_CASE("Backfill never delays the reservation of the job at the head of the queue") {
-  for (uint32_t seed : {1u, 2u, 3u}) {
+  for (uint32_t seed : {1u, 2u}) {
     // FIFO order so that the head stays the head; attempts run exactly their max runtime.
     auto s = Make("order = fifo\nbackfill = on\npreemption = off\nquota = off");
     for (int i = 0; i < 4; ++i) REQUIRE(s->AddNode(Node("g" + std::to_string(i), 4)).ok());
     Driver driver(*s);
-    auto jobs = RandomJobs(seed, 120, absl::Minutes(3));
+    auto jobs = RandomJobs(seed, 80, absl::Minutes(3));
     for (auto& j : jobs) j.alternatives.resize(1);
     for (const auto& j : jobs) driver.Arrive(j, 1.0);
     DriverStats st = driver.Run(kT0 + absl::Hours(24 * 30));
     INFO("seed " << seed);
-    CHECK(st.finish.size() == 120);
+    CHECK(st.finish.size() == 80);
     CHECK(st.reservation_missed == 0);
     CHECK(st.double_booked == 0);
   }
@@ -56,18 +56,17 @@ TEST_CASE("Aging lets a low priority job start under a stream of higher priority
 TEST_CASE("Fair share converges to the tenants' weights") {
   auto s = Make("order = fair_share\ntenant_weight.a = 3\ntenant_weight.b = 1\npreemption = off");
   REQUIRE(s->AddNode(Node("n1", 8)).ok());
-  REQUIRE(s->AddNode(Node("n2", 8)).ok());
   Driver driver(*s);
   // Both tenants always have work queued: 1-gpu jobs of 30 min.
-  for (int i = 0; i < 1200; ++i) {
+  for (int i = 0; i < 400; ++i) {
     driver.Arrive(Job("a" + std::to_string(i), "a", 1, "gpu", 0, kT0, absl::Minutes(30)), 1.0);
     driver.Arrive(Job("b" + std::to_string(i), "b", 1, "gpu", 0, kT0, absl::Minutes(30)), 1.0);
   }
-  DriverStats st = driver.Run(kT0 + absl::Hours(40));
+  DriverStats st = driver.Run(kT0 + absl::Hours(20));
   double a = st.device_hours["a"], b = st.device_hours["b"];
-  // 16 gpus for 40h = 640 device-hours: 3/4 to a, 1/4 to b.
+  // 8 gpus for 20h = 160 device-hours: 3/4 to a, 1/4 to b.
   REQUIRE(b > 0);
-  CHECK(a + b == Approx(640).epsilon(0.02));
+  CHECK(a + b == Approx(160).epsilon(0.02));
   CHECK(a / (a + b) == Approx(0.75).epsilon(0.02));
 }
 
