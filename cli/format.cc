@@ -266,8 +266,12 @@ std::string DryRunText(const hac::v1::DryRunResult& r) {
   absl::StrAppend(&out, "devices:         ", devices.empty() ? "-" : absl::StrJoin(devices, ", "),
                   "\n");
   absl::StrAppend(&out, "estimated start: ", FormatTimestamp(r.estimated_start()), "\n");
-  absl::StrAppend(&out, "estimated cost:  ", FormatMicros(r.estimated_cost_micros(), r.currency()),
-                  " (at most)\n");
+  // No currency and no cost: the server had no price to estimate with.
+  const bool unknown = r.currency().empty() && r.estimated_cost_micros() == 0;
+  absl::StrAppend(&out, "estimated cost:  ",
+                  unknown ? "-"
+                          : FormatMicros(r.estimated_cost_micros(), r.currency()) + " (at most)",
+                  "\n");
   return out;
 }
 

@@ -49,9 +49,30 @@ bool IsClassName(std::string_view s) {
 
 }  // namespace
 
+std::string DefaultJobName(const hac::v1::JobSpec& spec) {
+  std::string base;
+  if (spec.has_workload()) {
+    base = spec.workload().name();
+  } else if (spec.has_command() && spec.command().argv_size() > 0) {
+    base = spec.command().argv(0);
+    if (size_t slash = base.find_last_of('/'); slash != std::string::npos) {
+      base = base.substr(slash + 1);
+    }
+  }
+  std::string name;
+  for (char c : base) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (name.empty() && !alnum) continue;  // Must start with a letter or digit.
+    name += (alnum || c == '.' || c == '_' || c == '-') ? c : '-';
+    if (name.size() == 128) break;
+  }
+  return name.empty() ? "job" : name;
+}
+
 std::vector<FlagSpec> SubmitFlags() {
   return {
-      {.name = "name", .value_name = "NAME", .help = "a name for people"},
+      {.name = "name", .value_name = "NAME",
+       .help = "a name for people (default: the workload or the program's file name)"},
       {.name = "device", .repeatable = true, .value_name = "CLASS:COUNT[:MODEL]",
        .help = "devices per node; each --device is an alternative (npu:2, gpu:1:emu-a100)"},
       {.name = "nodes", .value_name = "N", .help = "nodes of the gang, for every alternative"},
@@ -276,6 +297,7 @@ absl::StatusOr<hac::v1::JobSpec> BuildJobSpec(const ParsedArgs& args) {
         "nothing to run: give a command after -- (hacctl submit --device gpu:1 -- ./train.sh) "
         "or --workload NAME");
   }
+  if (spec.name().empty()) spec.set_name(DefaultJobName(spec));
   return spec;
 }
 

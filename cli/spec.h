@@ -35,7 +35,13 @@ absl::StatusOr<hac::v1::JobSpec> ParseJobSpecJson(std::string_view json, std::st
 // Applies the submit flags in `args` on top of `spec`.
 absl::Status ApplySubmitFlags(const ParsedArgs& args, hac::v1::JobSpec& spec);
 
-// Reads -f (if given), applies the flags, and checks the result has devices and something to run.
+// A job name when none is given: the workload's name, else the file name of argv[0], with
+// characters outside [A-Za-z0-9._-] replaced by '-' ("./train.py" -> "train.py"); "job" if
+// nothing is left.
+std::string DefaultJobName(const hac::v1::JobSpec& spec);
+
+// Reads -f (if given), applies the flags, checks the result has devices and something to run,
+// and names it DefaultJobName() if it has no name.
 absl::StatusOr<hac::v1::JobSpec> BuildJobSpec(const ParsedArgs& args);
 
 }  // namespace hac::cli

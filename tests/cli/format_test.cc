@@ -187,6 +187,7 @@ TEST_CASE("DryRunText shows placement, start and the most cost in currency units
   CHECK(text.find("placeable now:   no\n") != std::string::npos);
   CHECK(text.find("reason:          waiting: quota\n") != std::string::npos);
   CHECK(text.find("estimated cost:  12,345.000000 KRW (at most)\n") != std::string::npos);
+  CHECK(DryRunText(hac::v1::DryRunResult()).find("estimated cost:  -\n") != std::string::npos);
 }
 
 TEST_CASE("FormatServerError adds a hint a person can act on") {

@@ -76,6 +76,21 @@ TEST_CASE("A workload takes its args from --arg and from after --") {
         std::vector<std::string>{"--seed=1", "--steps", "50"});
 }
 
+TEST_CASE("A job without --name is named after its workload or program") {
+  auto workload = BuildJobSpec(Submit({"--device", "gpu:1", "--workload", "train-mlp"}));
+  REQUIRE(workload.ok());
+  CHECK(workload->name() == "train-mlp");
+  auto program = BuildJobSpec(Submit({"--device", "gpu:1", "--", "/opt/my job/run it.sh", "-x"}));
+  REQUIRE(program.ok());
+  CHECK(program->name() == "run-it.sh");
+  auto odd = BuildJobSpec(Submit({"--device", "gpu:1", "--", "./__"}));
+  REQUIRE(odd.ok());
+  CHECK(odd->name() == "job");
+  auto named = BuildJobSpec(Submit({"--device", "gpu:1", "--name", "mine", "--", "x"}));
+  REQUIRE(named.ok());
+  CHECK(named->name() == "mine");
+}
+
 TEST_CASE("ParseByteSize accepts plain bytes and binary suffixes") {
   CHECK(ParseByteSize("0", "--memory").value() == 0);
   CHECK(ParseByteSize("1536", "--memory").value() == 1536);
