@@ -212,6 +212,7 @@ absl::Status Scheduler::Cancel(const JobId& id) {
     return absl::OkStatus();
   }
   Dequeue(job);
+  claimants_.erase(&job);
   jobs_.erase(it);
   return absl::OkStatus();
 }
@@ -298,6 +299,7 @@ absl::Status Scheduler::AttemptFinished(const AttemptId& attempt, AttemptEnd end
   Job& job = it->second;
   job.running = kNoAttempt;
   if (end == AttemptEnd::kDone || job.cancelled) {
+    claimants_.erase(&job);
     jobs_.erase(it);
     return absl::OkStatus();
   }
@@ -569,6 +571,7 @@ PlaceDecision Scheduler::Commit(Job& job, const Option& option, absl::Time now, 
   job.running = slot;
   job.victims.clear();
   job.claim_nodes.clear();
+  claimants_.erase(&job);
   job.reason.clear();
   return d;
 }
@@ -586,13 +589,9 @@ std::vector<Decision> Scheduler::Schedule(absl::Time now, size_t max_placements)
   last_pass_stopped_full_ = false;
 
   // Preemption claims of earlier passes hold their nodes until the claimant runs.
-  for (auto& [qk, queue] : queues_) {
-    (void)qk;
-    for (const QueueEntry& e : queue) {
-      Job& job = *e.job;
-      if (job.claim_nodes.empty()) continue;
-      holds.push_back(Hold{&job, job.request.id, now, {job.claim_nodes.begin(), job.claim_nodes.end()}});
-    }
+  for (Job* job : claimants_) {
+    holds.push_back(
+        Hold{job, job->request.id, now, {job->claim_nodes.begin(), job->claim_nodes.end()}});
   }
 
   // The heap of queue heads. Keys: the order policies' keys, then submit time and arrival.
@@ -682,6 +681,7 @@ std::vector<Decision> Scheduler::Schedule(absl::Time now, size_t max_placements)
         if (!job.victims.empty()) {  // victims gone but still blocked: the claim lapses
           job.victims.clear();
           job.claim_nodes.clear();
+          claimants_.erase(&job);
           for (Hold& h : holds) {
             if (h.job == &job) h.nodes.clear();  // addresses stay stable for the memo
           }
@@ -712,6 +712,7 @@ std::vector<Decision> Scheduler::Schedule(absl::Time now, size_t max_placements)
             job.victims.push_back(a.id);
           }
           job.claim_nodes = victims->nodes.nodes;
+          claimants_.insert(&job);
           holds.push_back(Hold{&job, job.request.id, now,
                                {job.claim_nodes.begin(), job.claim_nodes.end()}});
           job.reason = absl::StrCat("waiting: preempting ", job.victims.size(),

@@ -214,6 +214,7 @@ class Scheduler {
   AttemptTable attempts_;
   absl::node_hash_map<JobId, Job> jobs_;
   std::map<QueueKey, Queue> queues_;
+  absl::flat_hash_set<Job*> claimants_;  // pending jobs holding nodes freed by their victims
   size_t pending_ = 0;
   uint64_t next_seq_ = 1;
 
