@@ -1,10 +1,12 @@
 #include "cli/app.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cli/args.h"
 #include "cli/exit_code.h"
@@ -98,27 +100,52 @@ absl::StatusOr<uint32_t> ParseCount(const std::string& text, const std::string& 
   return v;
 }
 
-// Watches a job until its stream ends: 0 if it SUCCEEDED, 3 if it ended otherwise.
+// How long a watch keeps reconnecting after hacd went away mid-stream (a restart, say).
+constexpr absl::Duration kReconnectFor = absl::Seconds(60);
+
+// Watches a job until its stream ends: 0 if it SUCCEEDED, 3 if it ended otherwise. A stream
+// that breaks with UNAVAILABLE after it delivered events is reopened (its first event is the
+// job as it is then), so `submit --wait` survives a restart of hacd.
 int WatchUntilEnd(Session& s, const std::string& id) {
   auto stub = hac::v1::JobService::NewStub(s.channel());
-  grpc::ClientContext ctx;
-  s.Prepare(ctx, /*with_deadline=*/false);
   hac::v1::WatchJobRequest req;
   req.set_id(id);
-  std::unique_ptr<grpc::ClientReader<hac::v1::JobEvent>> reader = stub->WatchJob(&ctx, req);
-  hac::v1::JobEvent event;
   hac::v1::JobState last = hac::v1::JOB_STATE_UNSPECIFIED;
-  while (reader->Read(&event)) {
-    last = event.job().state();
-    if (s.json()) {
-      s.PrintJson(event);
-    } else {
-      s.out() << WatchLine(event.job()) << "\n";
-      s.out().flush();
+  bool ever_connected = false;
+  absl::Time give_up = absl::InfiniteFuture();
+  absl::Duration backoff = absl::Milliseconds(200);
+  while (true) {
+    grpc::ClientContext ctx;
+    s.Prepare(ctx, /*with_deadline=*/false);
+    std::unique_ptr<grpc::ClientReader<hac::v1::JobEvent>> reader = stub->WatchJob(&ctx, req);
+    hac::v1::JobEvent event;
+    bool got_event = false;
+    while (reader->Read(&event)) {
+      got_event = true;
+      last = event.job().state();
+      if (s.json()) {
+        s.PrintJson(event);
+      } else {
+        s.out() << WatchLine(event.job()) << "\n";
+        s.out().flush();
+      }
     }
+    grpc::Status status = reader->Finish();
+    if (status.ok()) break;
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE || !(ever_connected || got_event)) {
+      return s.ServerError(status);
+    }
+    if (got_event) {
+      ever_connected = true;
+      give_up = s.clock().MonotonicNow() + kReconnectFor;
+      backoff = absl::Milliseconds(200);
+    }
+    if (s.clock().MonotonicNow() >= give_up) return s.ServerError(status);
+    s.err() << "hacctl: lost the watch of " << id << " (" << status.error_message()
+            << "); reconnecting in " << absl::FormatDuration(backoff) << "\n";
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(5));
   }
-  grpc::Status status = reader->Finish();
-  if (!status.ok()) return s.ServerError(status);
   switch (last) {
     case hac::v1::JOB_STATE_SUCCEEDED:
       return kExitOk;

@@ -68,9 +68,19 @@ class FakeJobService final : public hac::v1::JobService::Service {
   grpc::Status WatchJob(grpc::ServerContext*, const hac::v1::WatchJobRequest* req,
                         grpc::ServerWriter<hac::v1::JobEvent>* writer) override {
     hac::v1::JobState final_state;
+    bool drop;
     {
       absl::MutexLock lock(&mu_);
       final_state = final_state_;
+      drop = drop_next_watch_;
+      drop_next_watch_ = false;
+    }
+    if (drop) {
+      // As a restarting hacd would: one event, then the stream breaks.
+      hac::v1::JobEvent event;
+      *event.mutable_job() = MakeJob(req->id(), hac::v1::JOB_STATE_RUNNING, 1'699'999'999);
+      writer->Write(event);
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down");
     }
     int64_t t = 1'700'000'000;
     for (hac::v1::JobState s : {hac::v1::JOB_STATE_PENDING, hac::v1::JOB_STATE_RUNNING, final_state}) {
@@ -81,6 +91,10 @@ class FakeJobService final : public hac::v1::JobService::Service {
     return grpc::Status::OK;
   }
 
+  void drop_next_watch() {
+    absl::MutexLock lock(&mu_);
+    drop_next_watch_ = true;
+  }
   void set_final_state(hac::v1::JobState s) {
     absl::MutexLock lock(&mu_);
     final_state_ = s;
@@ -97,6 +111,7 @@ class FakeJobService final : public hac::v1::JobService::Service {
  private:
   absl::Mutex mu_;
   hac::v1::JobState final_state_ ABSL_GUARDED_BY(mu_) = hac::v1::JOB_STATE_SUCCEEDED;
+  bool drop_next_watch_ ABSL_GUARDED_BY(mu_) = false;
   hac::v1::SubmitJobRequest last_submit_ ABSL_GUARDED_BY(mu_);
   std::string last_bearer_ ABSL_GUARDED_BY(mu_);
 };
@@ -205,6 +220,20 @@ TEST_CASE("watch prints TIME ID STATE REASON per event and exits 3 for a cancell
         "2023-11-14T22:13:20Z j-5 PENDING -\n"
         "2023-11-14T22:13:21Z j-5 RUNNING -\n"
         "2023-11-14T22:13:22Z j-5 CANCELLED -\n");
+}
+
+TEST_CASE("watch reconnects when the stream breaks with UNAVAILABLE after events") {
+  Harness h;
+  h.jobs.drop_next_watch();
+  auto r = h.Run({"watch", "j-5"});
+  CHECK(r.rc == 0);
+  CHECK(r.out ==
+        "2023-11-14T22:13:19Z j-5 RUNNING -\n"
+        "2023-11-14T22:13:20Z j-5 PENDING -\n"
+        "2023-11-14T22:13:21Z j-5 RUNNING -\n"
+        "2023-11-14T22:13:22Z j-5 SUCCEEDED -\n");
+  CHECK(r.err.rfind("hacctl: lost the watch of j-5 (server shutting down); reconnecting in 200ms",
+                    0) == 0);
 }
 
 TEST_CASE("watch -o json prints one canonical JSON object per event") {
