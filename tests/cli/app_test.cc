@@ -303,6 +303,14 @@ TEST_CASE("an unreachable server exits 1 and names the address to fix") {
                        "HAC_SERVER") != std::string::npos);
 }
 
+TEST_CASE("an unreadable --ca-cert is a usage error naming the flag") {
+  Harness h;
+  std::ostringstream out, err;
+  App app(h.env, h.clock, MakeChannel, out, err);
+  CHECK(app.Run({"--ca-cert", "/nonexistent/ca.pem", "jobs"}) == 2);
+  CHECK(err.str().rfind("hacctl: --ca-cert: cannot open /nonexistent/ca.pem", 0) == 0);
+}
+
 TEST_CASE("usage errors exit 2 and say what is wrong") {
   Harness h;
   auto unknown_cmd = h.Run({"frobnicate"});
