@@ -62,6 +62,7 @@ absl::StatusOr<hac::v1::SubmitJobResponse> JobManager::Submit(
   }
   store::NewJob job;
   job.tenant_id = caller.tenant_id;
+  job.tenant = caller.tenant;
   job.spec = req.spec();
   ApplyJobSpecDefaults(job.spec);
   job.reason = kNoNodesReason;

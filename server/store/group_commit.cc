@@ -47,6 +47,14 @@ int64_t GroupCommitter::writes() const {
   return writes_;
 }
 
+absl::Status GroupCommitter::Step(const char* sql) {
+  absl::StatusOr<Statement*> st = db_->Cached(sql);
+  if (!st.ok()) return st.status();
+  absl::Status s = (*st)->Run();
+  (*st)->Reset();
+  return s;
+}
+
 void GroupCommitter::Loop() {
   std::vector<Op*> batch;
   for (;;) {
@@ -64,18 +72,23 @@ void GroupCommitter::Loop() {
       }
     }
 
-    absl::Status begin = db_->Exec("BEGIN IMMEDIATE");
+    absl::Status begin = Step("BEGIN IMMEDIATE");
     if (begin.ok()) {
       for (Op* op : batch) {
-        absl::Status s = db_->Exec("SAVEPOINT w");
+        absl::Status s = Step("SAVEPOINT w");
         if (s.ok()) {
           op->status = op->fn(*db_);
           db_->ResetAll();
-          s = db_->Exec(op->status.ok() ? "RELEASE w" : "ROLLBACK TO w; RELEASE w");
+          if (op->status.ok()) {
+            s = Step("RELEASE w");
+          } else {
+            s = Step("ROLLBACK TO w");
+            if (s.ok()) s = Step("RELEASE w");
+          }
         }
         if (!s.ok() && op->status.ok()) op->status = s;
       }
-      absl::Status commit = db_->Exec("COMMIT");
+      absl::Status commit = Step("COMMIT");
       if (!commit.ok()) {
         (void)db_->Exec("ROLLBACK");
         for (Op* op : batch) op->status = commit;

@@ -42,6 +42,8 @@ class GroupCommitter {
  private:
   struct Op;
   void Loop();
+  // Runs one cached transaction-control statement (BEGIN, SAVEPOINT, COMMIT, ...).
+  absl::Status Step(const char* sql);
 
   std::unique_ptr<Database> db_;
   const int max_batch_;

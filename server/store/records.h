@@ -54,6 +54,7 @@ struct JobRecord {
 // A job to commit. The spec has been validated and defaulted.
 struct NewJob {
   int64_t tenant_id = 0;
+  std::string tenant;  // the tenant's name, for the returned record
   hac::v1::JobSpec spec;
   std::string reason;
 };

@@ -398,7 +398,14 @@ absl::StatusOr<SubmitResult> Store::SubmitJob(const NewJob& job) {
     st->BindInt64(7, now);
     st->BindInt64(8, now);
     RETURN_IF_ERROR(st->Run());
-    ASSIGN_OR_RETURN(out.job, GetJobOn(db, db.LastInsertRowId()));
+    // The record is what was just written; no need to read it back.
+    out.job.id = db.LastInsertRowId();
+    out.job.tenant_id = job.tenant_id;
+    out.job.tenant = job.tenant;
+    out.job.spec = job.spec;
+    out.job.state = hac::v1::JOB_STATE_PENDING;
+    out.job.reason = job.reason;
+    out.job.create_time = out.job.update_time = FromMicros(now);
     return absl::OkStatus();
   }));
   return out;

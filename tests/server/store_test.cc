@@ -82,7 +82,7 @@ TEST_CASE("Jobs are committed, read back exactly, and survive reopening") {
   {
     auto store = *Store::Open(dir.File("hac.db"), clock);
     auto tenant = *store->CreateTenant("acme");
-    auto r = store->SubmitJob({tenant.id, spec, "waiting"});
+    auto r = store->SubmitJob({tenant.id, tenant.name, spec, "waiting"});
     REQUIRE(r.ok());
     CHECK_FALSE(r->replay);
     id = r->job.id;
@@ -105,15 +105,15 @@ TEST_CASE("The same idempotency key returns the same job; a different spec is re
   auto store = *Store::Open(dir.File("hac.db"), clock);
   auto a = *store->CreateTenant("a");
   auto b = *store->CreateTenant("b");
-  auto first = *store->SubmitJob({a.id, Spec("j", "key-1"), ""});
-  auto second = *store->SubmitJob({a.id, Spec("j", "key-1"), ""});
+  auto first = *store->SubmitJob({a.id, a.name, Spec("j", "key-1"), ""});
+  auto second = *store->SubmitJob({a.id, a.name, Spec("j", "key-1"), ""});
   CHECK(second.replay);
   CHECK(second.job.id == first.job.id);
   // Another tenant's identical key is its own.
-  auto other = *store->SubmitJob({b.id, Spec("j", "key-1"), ""});
+  auto other = *store->SubmitJob({b.id, b.name, Spec("j", "key-1"), ""});
   CHECK_FALSE(other.replay);
   CHECK(other.job.id != first.job.id);
-  auto conflict = store->SubmitJob({a.id, Spec("different", "key-1"), ""});
+  auto conflict = store->SubmitJob({a.id, a.name, Spec("different", "key-1"), ""});
   CHECK(conflict.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(std::string(conflict.status().message()).find("spec.idempotency_key") != std::string::npos);
   CHECK(store->ListJobs({})->size() == 2);
@@ -131,7 +131,7 @@ TEST_CASE("Concurrent submissions are group-committed: fewer transactions than w
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       for (int k = 0; k < kPerThread; ++k) {
-        auto r = store->SubmitJob({t.id, Spec("c"), ""});
+        auto r = store->SubmitJob({t.id, t.name, Spec("c"), ""});
         if (r.ok()) ids[i].push_back(r->job.id);
       }
     });
@@ -170,7 +170,7 @@ TEST_CASE("Cancel moves a pending job to CANCELLED once; a second cancel is refu
   common::FakeClock clock;
   auto store = *Store::Open(dir.File("hac.db"), clock);
   auto t = *store->CreateTenant("acme");
-  auto job = store->SubmitJob({t.id, Spec("c"), ""})->job;
+  auto job = store->SubmitJob({t.id, t.name, Spec("c"), ""})->job;
   clock.Advance(absl::Seconds(5));
   auto change = store->CancelJob(job.id, "no longer needed");
   REQUIRE(change.ok());
@@ -189,8 +189,8 @@ TEST_CASE("ListJobs filters by tenant and state and pages newest first") {
   auto a = *store->CreateTenant("a");
   auto b = *store->CreateTenant("b");
   std::vector<int64_t> a_ids;
-  for (int i = 0; i < 5; ++i) a_ids.push_back(store->SubmitJob({a.id, Spec("a"), ""})->job.id);
-  store->SubmitJob({b.id, Spec("b"), ""}).IgnoreError();
+  for (int i = 0; i < 5; ++i) a_ids.push_back(store->SubmitJob({a.id, a.name, Spec("a"), ""})->job.id);
+  store->SubmitJob({b.id, b.name, Spec("b"), ""}).IgnoreError();
   REQUIRE(store->CancelJob(a_ids[1], "x").ok());
 
   JobFilter f;
@@ -254,7 +254,7 @@ TEST_CASE("A read sees every write acknowledged before it, on a reused read conn
   auto store = *Store::Open(dir.File("hac.db"), clock);
   auto t = *store->CreateTenant("acme");
   for (int i = 0; i < 5; ++i) {
-    auto r = store->SubmitJob({t.id, Spec("s"), ""});
+    auto r = store->SubmitJob({t.id, t.name, Spec("s"), ""});
     REQUIRE(r.ok());
     auto got = store->GetJob(r->job.id);
     REQUIRE(got.ok());
