@@ -17,9 +17,9 @@ absl::StatusOr<BudgetDecision> CheckBudget(const Budget& budget, Money spent, Mo
   if (spent >= budget.monthly_limit) {
     d.allow_submissions = false;
     d.cancel_running = budget.hard_stop;
-    d.message = absl::StrCat("budget exhausted: ", figures,
-                             budget.hard_stop ? "; running attempts are cancelled (hard stop)"
-                                              : "");
+    d.message =
+        absl::StrCat("budget exhausted: ", figures,
+                     budget.hard_stop ? "; running attempts are cancelled (hard stop)" : "");
   } else {
     d.message = figures;
   }

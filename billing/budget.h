@@ -18,13 +18,15 @@
 
 namespace hac::billing {
 
-// A tenant's monthly budget. A plain value.
+// A tenant's monthly budget. Plain value: owned by whoever holds it, not synchronized (share it
+// read-only or copy it).
 struct Budget {
-  Money monthly_limit{};      // >= 0
-  bool hard_stop = false;   // cancel running attempts once exhausted
+  Money monthly_limit{};   // >= 0
+  bool hard_stop = false;  // cancel running attempts once exhausted
 };
 
-// The verdict. A plain value.
+// The verdict. Plain value: owned by whoever holds it, not synchronized (share it read-only or copy
+// it).
 struct BudgetDecision {
   bool allow_submissions = true;
   bool cancel_running = false;

@@ -41,19 +41,19 @@ absl::StatusOr<Estimate> EstimateCost(const PriceCatalog& catalog, const Estimat
     if (absl::IsNotFound(p.status())) continue;
     if (!p.ok()) return p.status();
     // Both rates are at most kMaxRatePerDeviceSecond, so their sum cannot overflow.
-    const Money rate = Money::FromMicros(p->entry->allocated_rate.micros() +
-                                         p->entry->active_rate.micros());
+    const Money rate =
+        Money::FromMicros(p->entry->allocated_rate.micros() + p->entry->active_rate.micros());
     if (best == nullptr || rate > best_rate) {
       best = p->entry;
       best_rate = rate;
     }
   }
   if (best == nullptr) {
-    return absl::NotFoundError(absl::StrCat(
-        "no price for ", request.device_class,
-        request.device_model.empty() ? std::string(" (any model)")
-                                     : absl::StrCat("/", request.device_model),
-        " at ", absl::FormatTime(now, absl::UTCTimeZone())));
+    return absl::NotFoundError(absl::StrCat("no price for ", request.device_class,
+                                            request.device_model.empty()
+                                                ? std::string(" (any model)")
+                                                : absl::StrCat("/", request.device_model),
+                                            " at ", absl::FormatTime(now, absl::UTCTimeZone())));
   }
   Estimate e;
   e.priced_model = best->device_model;
@@ -61,8 +61,9 @@ absl::StatusOr<Estimate> EstimateCost(const PriceCatalog& catalog, const Estimat
   e.allocated_rate = best->allocated_rate;
   e.active_rate = best->active_rate;
   e.device_count = request.device_count;
-  e.billed_seconds = std::max(absl::ToInt64Seconds(absl::Ceil(request.max_runtime, absl::Seconds(1))),
-                              absl::ToInt64Seconds(best->minimum_billable));
+  e.billed_seconds =
+      std::max(absl::ToInt64Seconds(absl::Ceil(request.max_runtime, absl::Seconds(1))),
+               absl::ToInt64Seconds(best->minimum_billable));
   absl::StatusOr<Money> per_device = CheckedMul(best_rate, e.billed_seconds);
   if (!per_device.ok()) return per_device.status();
   absl::StatusOr<Money> amount = CheckedMul(*per_device, e.device_count);

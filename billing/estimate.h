@@ -22,15 +22,17 @@ namespace hac::billing {
 // Largest device count an estimate accepts.
 inline constexpr int64_t kMaxEstimateDevices = 65'536;
 
-// What the job asks for. A plain value.
+// What the job asks for. Plain value: owned by whoever holds it, not synchronized (share it
+// read-only or copy it).
 struct EstimateRequest {
-  std::string device_class{};  // required
-  std::string device_model{};  // empty: any model of the class
-  int64_t device_count = 1;  // 1..kMaxEstimateDevices
+  std::string device_class{};    // required
+  std::string device_model{};    // empty: any model of the class
+  int64_t device_count = 1;      // 1..kMaxEstimateDevices
   absl::Duration max_runtime{};  // > 0
 };
 
-// The estimate and how it was obtained. A plain value.
+// The estimate and how it was obtained. Plain value: owned by whoever holds it, not synchronized
+// (share it read-only or copy it).
 struct Estimate {
   // The price used: its model ("" for a class-wide price), effective_from and rates.
   std::string priced_model{};

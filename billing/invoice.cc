@@ -6,19 +6,19 @@
 #include <utility>
 #include <vector>
 
-#include "common/status_macros.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace hac::billing {
 namespace {
 
 // Identifies "the same line" across ratings of one month.
-using LineKey = std::tuple<std::string, std::string, std::string, std::string, absl::Time, Money,
-                           Money>;
+using LineKey =
+    std::tuple<std::string, std::string, std::string, std::string, absl::Time, Money, Money>;
 
 LineKey KeyOf(const BillLine& l) {
-  return LineKey{l.job_id,         l.attempt_id,       l.device_class,     l.device_model,
-                 l.price_from,     l.allocated.rate,   l.active.rate};
+  return LineKey{l.job_id,     l.attempt_id,     l.device_class, l.device_model,
+                 l.price_from, l.allocated.rate, l.active.rate};
 }
 
 struct Figures {
@@ -57,9 +57,10 @@ absl::StatusOr<Invoice> CloseInvoice(std::string_view tenant_id, Month month,
   }
   for (const BillLine& a : adjustments) {
     if (a.kind != LineKind::kAdjustment || !a.adjusts.has_value() || !(*a.adjusts < month)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("adjustment line of job \"", a.job_id, "\" must be a kAdjustment line of a "
-                       "month before ", month.ToString()));
+      return absl::InvalidArgumentError(absl::StrCat("adjustment line of job \"", a.job_id,
+                                                     "\" must be a kAdjustment line of a "
+                                                     "month before ",
+                                                     month.ToString()));
     }
   }
   absl::StatusOr<Bill> bill = RateMonth(tenant_id, rows, catalog, month, options);
@@ -78,11 +79,11 @@ absl::StatusOr<std::vector<BillLine>> AdjustmentLines(const Invoice& closed, con
   const Month month = closed.month();
   if (current.tenant_id != closed.tenant_id() || current.from != month.Start() ||
       current.to != month.End()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "current bill (tenant \"", current.tenant_id, "\", ",
-        absl::FormatTime(current.from, absl::UTCTimeZone()), " to ",
-        absl::FormatTime(current.to, absl::UTCTimeZone()), ") must be a rating of ",
-        month.ToString(), " for tenant \"", closed.tenant_id(), "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("current bill (tenant \"", current.tenant_id, "\", ",
+                     absl::FormatTime(current.from, absl::UTCTimeZone()), " to ",
+                     absl::FormatTime(current.to, absl::UTCTimeZone()), ") must be a rating of ",
+                     month.ToString(), " for tenant \"", closed.tenant_id(), "\""));
   }
   // Per line key: current figures minus everything already billed for the month.
   std::map<LineKey, std::pair<BillLine, Figures>> diff;
@@ -101,9 +102,9 @@ absl::StatusOr<std::vector<BillLine>> AdjustmentLines(const Invoice& closed, con
   }
   for (const BillLine& l : already_adjusted) {
     if (l.kind != LineKind::kAdjustment || l.adjusts != month) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("already_adjusted line of job \"", l.job_id,
-                       "\" must be a kAdjustment line of ", month.ToString()));
+      return absl::InvalidArgumentError(absl::StrCat("already_adjusted line of job \"", l.job_id,
+                                                     "\" must be a kAdjustment line of ",
+                                                     month.ToString()));
     }
     RETURN_IF_ERROR(add(l, -1));
   }

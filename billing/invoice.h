@@ -37,7 +37,9 @@ namespace hac::billing {
 class Invoice {
  public:
   Invoice(std::string tenant_id, Month month, absl::Time closed_at, Bill bill)
-      : tenant_id_(std::move(tenant_id)), month_(month), closed_at_(closed_at),
+      : tenant_id_(std::move(tenant_id)),
+        month_(month),
+        closed_at_(closed_at),
         bill_(std::move(bill)) {}
 
   const std::string& tenant_id() const { return tenant_id_; }

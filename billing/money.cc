@@ -9,7 +9,9 @@
 namespace hac::billing {
 namespace {
 
-std::string Quote(std::string_view s) { return absl::StrCat("\"", absl::string_view(s.data(), s.size()), "\""); }
+std::string Quote(std::string_view s) {
+  return absl::StrCat("\"", absl::string_view(s.data(), s.size()), "\"");
+}
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -19,7 +21,8 @@ absl::StatusOr<Money> CheckedAdd(Money a, Money b) {
   int64_t out = 0;
   if (__builtin_add_overflow(a.micros(), b.micros(), &out)) {
     return absl::OutOfRangeError(absl::StrCat("money overflow: ", FormatAmount(a), " + ",
-                                              FormatAmount(b), " exceeds the int64 micro-unit range"));
+                                              FormatAmount(b),
+                                              " exceeds the int64 micro-unit range"));
   }
   return Money::FromMicros(out);
 }
@@ -28,7 +31,8 @@ absl::StatusOr<Money> CheckedSub(Money a, Money b) {
   int64_t out = 0;
   if (__builtin_sub_overflow(a.micros(), b.micros(), &out)) {
     return absl::OutOfRangeError(absl::StrCat("money overflow: ", FormatAmount(a), " - ",
-                                              FormatAmount(b), " exceeds the int64 micro-unit range"));
+                                              FormatAmount(b),
+                                              " exceeds the int64 micro-unit range"));
   }
   return Money::FromMicros(out);
 }
@@ -45,8 +49,8 @@ absl::StatusOr<Money> CheckedMul(Money amount, int64_t quantity) {
 std::string FormatAmount(Money m) {
   const int64_t micros = m.micros();
   // Magnitude as unsigned so that INT64_MIN has a representable absolute value.
-  const uint64_t mag = micros < 0 ? uint64_t{0} - static_cast<uint64_t>(micros)
-                                  : static_cast<uint64_t>(micros);
+  const uint64_t mag =
+      micros < 0 ? uint64_t{0} - static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
   const uint64_t units = mag / static_cast<uint64_t>(kMicrosPerUnit);
   const uint64_t frac = mag % static_cast<uint64_t>(kMicrosPerUnit);
   std::string digits = std::to_string(units);
@@ -57,8 +61,8 @@ std::string FormatAmount(Money m) {
     grouped.push_back(digits[i]);
   }
   std::string frac_digits = std::to_string(frac);
-  return absl::StrCat(micros < 0 ? "-" : "", grouped, ".",
-                      std::string(6 - frac_digits.size(), '0'), frac_digits);
+  return absl::StrCat(micros < 0 ? "-" : "", grouped, ".", std::string(6 - frac_digits.size(), '0'),
+                      frac_digits);
 }
 
 std::string FormatMoney(Money m, std::string_view currency) {
@@ -75,8 +79,8 @@ absl::StatusOr<Money> ParseMoney(std::string_view text, std::string_view currenc
   if (size_t space = s.find(' '); space != std::string_view::npos) {
     std::string_view suffix = s.substr(space + 1);
     if (suffix != currency) {
-      return invalid(absl::StrCat("currency must be ",
-                                  absl::string_view(currency.data(), currency.size())));
+      return invalid(
+          absl::StrCat("currency must be ", absl::string_view(currency.data(), currency.size())));
     }
     s = s.substr(0, space);
   }

@@ -43,9 +43,7 @@ absl::Time Month::End() const { return Next().Start(); }
 
 Month Month::Next() const { return month == 12 ? Month{year + 1, 1} : Month{year, month + 1}; }
 
-Month Month::Previous() const {
-  return month == 1 ? Month{year - 1, 12} : Month{year, month - 1};
-}
+Month Month::Previous() const { return month == 1 ? Month{year - 1, 12} : Month{year, month - 1}; }
 
 std::string Month::ToString() const { return absl::StrFormat("%04d-%02d", year, month); }
 

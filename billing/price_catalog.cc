@@ -4,9 +4,9 @@
 #include <string>
 #include <utility>
 
-#include "common/status_macros.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/status_macros.h"
 
 namespace hac::billing {
 namespace {
@@ -40,10 +40,9 @@ absl::Status ValidateRate(std::string_view field, Money rate) {
         absl::StrCat(Sv(field), " ", FormatAmount(rate), " must not be negative"));
   }
   if (rate > kMaxRatePerDeviceSecond) {
-    return absl::InvalidArgumentError(absl::StrCat(Sv(field), " ", FormatAmount(rate),
-                                                   " exceeds the limit of ",
-                                                   FormatAmount(kMaxRatePerDeviceSecond),
-                                                   " per device-second"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Sv(field), " ", FormatAmount(rate), " exceeds the limit of ",
+                     FormatAmount(kMaxRatePerDeviceSecond), " per device-second"));
   }
   return absl::OkStatus();
 }
@@ -52,7 +51,6 @@ std::string ScopeName(const PriceEntry& e) {
   return e.device_model.empty() ? absl::StrCat(e.device_class, " (class-wide)")
                                 : absl::StrCat(e.device_class, "/", e.device_model);
 }
-
 
 }  // namespace
 
@@ -79,9 +77,9 @@ absl::Status ValidatePriceEntry(const PriceEntry& entry) {
                      " must be between 0 and ", absl::FormatDuration(kMaxMinimumBillable)));
   }
   if (absl::Trunc(entry.minimum_billable, absl::Seconds(1)) != entry.minimum_billable) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("minimum_billable ", absl::FormatDuration(entry.minimum_billable),
-                     " must be a whole number of seconds"));
+    return absl::InvalidArgumentError(absl::StrCat("minimum_billable ",
+                                                   absl::FormatDuration(entry.minimum_billable),
+                                                   " must be a whole number of seconds"));
   }
   return absl::OkStatus();
 }
@@ -129,8 +127,9 @@ absl::Status PriceCatalog::Add(PriceEntry entry) {
   RETURN_IF_ERROR(ValidatePriceEntry(entry));
   ClassIndex& ci = index_[entry.device_class];
   Versions& v = entry.device_model.empty() ? ci.class_wide : ci.models[entry.device_model];
-  auto pos = std::lower_bound(v.begin(), v.end(), entry.effective_from,
-                              [](const PriceEntry* e, absl::Time t) { return e->effective_from < t; });
+  auto pos =
+      std::lower_bound(v.begin(), v.end(), entry.effective_from,
+                       [](const PriceEntry* e, absl::Time t) { return e->effective_from < t; });
   if (pos != v.end() && (*pos)->effective_from == entry.effective_from) {
     return absl::InvalidArgumentError(
         absl::StrCat("duplicate price: ", ScopeName(entry), " already has a price effective from ",
@@ -154,8 +153,9 @@ absl::StatusOr<PricePeriod> PriceCatalog::Lookup(std::string_view device_class,
   if (ci == index_.end()) return not_found();
   // First version strictly after t, i.e. one past the version in force.
   auto after = [t](const Versions& v) {
-    return std::upper_bound(v.begin(), v.end(), t,
-                            [](absl::Time x, const PriceEntry* e) { return x < e->effective_from; });
+    return std::upper_bound(v.begin(), v.end(), t, [](absl::Time x, const PriceEntry* e) {
+      return x < e->effective_from;
+    });
   };
   absl::Time until = absl::InfiniteFuture();
   if (!device_model.empty()) {

@@ -46,7 +46,8 @@ inline constexpr absl::Duration kMaxMinimumBillable = absl::Hours(24);
 // Longest accepted device class or model name.
 inline constexpr size_t kMaxDeviceNameLength = 64;
 
-// One version of a price. A plain value.
+// One version of a price. Plain value: owned by whoever holds it, not synchronized (share it
+// read-only or copy it). Invariant once in a catalog: ValidatePriceEntry accepts it.
 struct PriceEntry {
   // Device class, e.g. "gpu" or "npu". Required.
   std::string device_class{};
@@ -71,7 +72,8 @@ struct PriceEntry {
 absl::Status ValidatePriceEntry(const PriceEntry& entry);
 
 // The entry in force for a (class, model) at some time, and the span [from, until) during which
-// it stays the one in force for that (class, model) as the catalog stands.
+// it stays the one in force for that (class, model) as the catalog stands. Plain value; `entry`
+// points into the catalog that returned it and is valid as long as that catalog is.
 struct PricePeriod {
   const PriceEntry* entry = nullptr;
   absl::Time from{};

@@ -8,10 +8,10 @@
 #include <utility>
 #include <vector>
 
-#include "common/status_macros.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace hac::billing {
 namespace {
@@ -92,11 +92,11 @@ class Rater {
           return absl::InternalError("rating: rows not in order after sorting");
         }
         if (group_cmp == 0 && s == prev_s) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "duplicate usage row: job \"", r.job_id, "\" attempt \"", r.attempt_id,
-              "\" device \"", r.device_id, "\" interval ",
-              absl::FormatTime(r.interval_start, absl::UTCTimeZone()),
-              " appears twice; the store keeps one row per interval"));
+          return absl::InvalidArgumentError(
+              absl::StrCat("duplicate usage row: job \"", r.job_id, "\" attempt \"", r.attempt_id,
+                           "\" device \"", r.device_id, "\" interval ",
+                           absl::FormatTime(r.interval_start, absl::UTCTimeZone()),
+                           " appears twice; the store keeps one row per interval"));
         }
       }
       if (group_cmp != 0) {
@@ -109,8 +109,7 @@ class Rater {
           }
         }
         group_ = &r;
-      } else if (r.device_class != group_->device_class ||
-                 r.device_model != group_->device_model) {
+      } else if (r.device_class != group_->device_class || r.device_model != group_->device_model) {
         return absl::InvalidArgumentError(absl::StrCat(
             "usage row: device \"", r.device_id, "\" of attempt \"", r.attempt_id, "\" is ",
             group_->device_class, "/", group_->device_model, " in one interval and ",
@@ -169,8 +168,8 @@ class Rater {
         return absl::OkStatus();
       }
     }
-    absl::StatusOr<PricePeriod> p = catalog_.Lookup(r.device_class, r.device_model,
-                                                    r.interval_start);
+    absl::StatusOr<PricePeriod> p =
+        catalog_.Lookup(r.device_class, r.device_model, r.interval_start);
     if (!p.ok()) return p.status();
     price_ = CachedPrice{&r.device_class, &r.device_model, p->entry, absl::ToUnixSeconds(p->from),
                          absl::ToUnixSeconds(p->until)};
@@ -265,9 +264,8 @@ class Rater {
     for (auto it = begin; it != bill_.lines.end(); ++it) {
       int64_t total = 0;
       if (__builtin_add_overflow(bill_.total.micros(), it->amount.micros(), &total)) {
-        return absl::OutOfRangeError(
-            absl::StrCat("bill total overflow at job \"", it->job_id,
-                         "\": exceeds the int64 micro-unit range"));
+        return absl::OutOfRangeError(absl::StrCat("bill total overflow at job \"", it->job_id,
+                                                  "\": exceeds the int64 micro-unit range"));
       }
       bill_.total = Money::FromMicros(total);
     }
@@ -304,10 +302,9 @@ absl::StatusOr<Bill> RateUsage(std::string_view tenant_id, absl::Span<const Usag
                                const PriceCatalog& catalog, absl::Time from, absl::Time to,
                                const RatingOptions& options) {
   if (!WholeMinute(from) || !WholeMinute(to)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bill period [", absl::FormatTime(from, absl::UTCTimeZone()), ", ",
-                     absl::FormatTime(to, absl::UTCTimeZone()),
-                     ") must start and end on whole UTC minutes"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bill period [", absl::FormatTime(from, absl::UTCTimeZone()), ", ",
+        absl::FormatTime(to, absl::UTCTimeZone()), ") must start and end on whole UTC minutes"));
   }
   if (from >= to) {
     return absl::InvalidArgumentError(
@@ -318,8 +315,8 @@ absl::StatusOr<Bill> RateUsage(std::string_view tenant_id, absl::Span<const Usag
     Rater rater(tenant_id, catalog, from, to, options);
     // Typical store output has a few rows per (attempt, device); unused capacity costs nothing.
     rater.Reserve(rows.size() / 4 + 1);
-    absl::StatusOr<bool> in_order =
-        rater.Sweep(rows.size(), [&](size_t k) -> const UsageRow& { return rows[k]; }, true);
+    absl::StatusOr<bool> in_order = rater.Sweep(
+        rows.size(), [&](size_t k) -> const UsageRow& { return rows[k]; }, true);
     if (!in_order.ok()) return in_order.status();
     if (*in_order) return rater.TakeBill();
   }

@@ -17,7 +17,8 @@
 //   (OUT_OF_RANGE on overflow). Lines are summed exactly into the bill's total.
 // Lines: one line per (job, device class, device model, price entry), plus the attempt when
 //   RatingOptions::per_attempt_lines is set; each line carries both meters' used ms, billed
-//   seconds, rate and amount. Lines are ordered by job, attempt, class, model, price effective_from.
+//   seconds, rate and amount. Lines are ordered by job, attempt, class, model, price
+//   effective_from.
 // Periods: a row belongs to a bill iff its interval_start is in [from, to); from and to must be
 //   whole minutes, so an interval never straddles the period's edges. A calendar month is one
 //   such period (Month in month.h). An attempt that spans two periods is rounded in each.
@@ -44,7 +45,8 @@
 
 namespace hac::billing {
 
-// One meter of one bill line. A plain value.
+// One meter of one bill line. Plain value: owned by whoever holds it, not synchronized (share it
+// read-only or copy it).
 struct MeterCharge {
   // Milliseconds measured (for an adjustment: the change).
   int64_t used_ms = 0;
@@ -58,14 +60,16 @@ struct MeterCharge {
   friend bool operator==(const MeterCharge&, const MeterCharge&) = default;
 };
 
+// Whether a line bills its own period's usage or corrects an earlier, closed month.
 enum class LineKind {
   kUsage,       // usage of the bill's own period
   kAdjustment,  // a correction of an already closed month (see invoice.h)
 };
 
-// One line of a bill. A plain value. Invariant (for lines made by this library):
-// allocated.amount = allocated.billed_seconds x allocated.rate, the same for active, and
-// amount = allocated.amount + active.amount.
+// One line of a bill. Plain value: owned by whoever holds it, not synchronized (share it read-only
+// or copy it). Invariant (for lines made by this library): allocated.amount =
+// allocated.billed_seconds x allocated.rate, the same for active, and amount = allocated.amount +
+// active.amount.
 struct BillLine {
   LineKind kind = LineKind::kUsage;
   std::string job_id{};
@@ -84,8 +88,9 @@ struct BillLine {
   friend bool operator==(const BillLine&, const BillLine&) = default;
 };
 
-// A tenant's bill for [from, to). A plain value.
-// Invariant (for bills made by this library): total is the exact sum of lines[i].amount.
+// A tenant's bill for [from, to). Plain value: owned by whoever holds it, not synchronized (share
+// it read-only or copy it). Invariant (for bills made by this library): total is the exact sum of
+// lines[i].amount.
 struct Bill {
   std::string tenant_id{};
   absl::Time from{};
@@ -97,6 +102,7 @@ struct Bill {
   friend bool operator==(const Bill&, const Bill&) = default;
 };
 
+// How RateUsage groups lines. Plain value: owned by the caller, not synchronized.
 struct RatingOptions {
   // One line per attempt instead of per job (for "why does my bill say this" views).
   bool per_attempt_lines = false;

@@ -6,8 +6,7 @@ namespace hac::billing {
 
 absl::Status ValidateUsageInterval(absl::Duration length) {
   if (length < kMinUsageInterval || length > absl::Seconds(60) ||
-      absl::Trunc(length, absl::Seconds(1)) != length ||
-      60 % absl::ToInt64Seconds(length) != 0) {
+      absl::Trunc(length, absl::Seconds(1)) != length || 60 % absl::ToInt64Seconds(length) != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("usage interval ", absl::FormatDuration(length),
                      " must be a whole number of seconds between 1s and 60s that divides 60s "
@@ -22,11 +21,9 @@ absl::Time UsageIntervalStart(absl::Time t, absl::Duration length) {
 
 absl::Status ValidateUsageRow(const UsageRow& row) {
   auto invalid = [&](auto&&... why) {
-    return absl::InvalidArgumentError(absl::StrCat("usage row (attempt \"", row.attempt_id,
-                                                   "\", device \"", row.device_id, "\", interval ",
-                                                   absl::FormatTime(row.interval_start,
-                                                                    absl::UTCTimeZone()),
-                                                   "): ", why...));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "usage row (attempt \"", row.attempt_id, "\", device \"", row.device_id, "\", interval ",
+        absl::FormatTime(row.interval_start, absl::UTCTimeZone()), "): ", why...));
   };
   if (row.job_id.empty()) return invalid("job_id must not be empty");
   if (row.attempt_id.empty()) return invalid("attempt_id must not be empty");

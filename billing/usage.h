@@ -28,12 +28,14 @@ namespace hac::billing {
 inline constexpr absl::Duration kDefaultUsageInterval = absl::Seconds(60);
 inline constexpr absl::Duration kMinUsageInterval = absl::Seconds(1);
 
-// Usage of one device by one attempt during one interval. A plain value.
+// Usage of one device by one attempt during one interval. Plain value: owned by whoever holds it,
+// not synchronized (share it read-only or copy it). Invariant: the contract above, which
+// ValidateUsageRow and RateUsage check.
 struct UsageRow {
   std::string tenant_id{};
-  std::string job_id{};      // "j-42"
-  std::string attempt_id{};  // "j-42.1"
-  std::string device_id{};   // the device's UUID; distinguishes the devices of one attempt
+  std::string job_id{};        // "j-42"
+  std::string attempt_id{};    // "j-42.1"
+  std::string device_id{};     // the device's UUID; distinguishes the devices of one attempt
   std::string device_class{};  // "gpu", "npu"
   std::string device_model{};  // "emu-a100"
   // Start of the interval, a multiple of interval_length since the Unix epoch.

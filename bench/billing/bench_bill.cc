@@ -12,10 +12,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
 #include <string>
 #include <string_view>
-#include <ctime>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -64,16 +64,24 @@ int Main(int argc, char** argv) {
     }
   };
   const absl::Time oct = Month{2026, 10}.Start();
-  add({.device_class = "gpu", .device_model = "emu-a100",
-       .allocated_rate = Money::FromMicros(1'000'000), .active_rate = Money::FromMicros(500'000),
+  add({.device_class = "gpu",
+       .device_model = "emu-a100",
+       .allocated_rate = Money::FromMicros(1'000'000),
+       .active_rate = Money::FromMicros(500'000),
        .effective_from = oct});
-  add({.device_class = "gpu", .device_model = "emu-a100",
-       .allocated_rate = Money::FromMicros(1'200'000), .active_rate = Money::FromMicros(600'000),
+  add({.device_class = "gpu",
+       .device_model = "emu-a100",
+       .allocated_rate = Money::FromMicros(1'200'000),
+       .active_rate = Money::FromMicros(600'000),
        .effective_from = change});
-  add({.device_class = "gpu", .allocated_rate = Money::FromMicros(800'000),
-       .active_rate = Money::FromMicros(400'000), .effective_from = oct});
-  add({.device_class = "npu", .allocated_rate = Money::FromMicros(300'000),
-       .active_rate = Money::FromMicros(200'000), .effective_from = oct,
+  add({.device_class = "gpu",
+       .allocated_rate = Money::FromMicros(800'000),
+       .active_rate = Money::FromMicros(400'000),
+       .effective_from = oct});
+  add({.device_class = "npu",
+       .allocated_rate = Money::FromMicros(300'000),
+       .active_rate = Money::FromMicros(200'000),
+       .effective_from = oct,
        .minimum_billable = absl::Seconds(60)});
 
   const auto build_start = std::chrono::steady_clock::now();
@@ -117,8 +125,8 @@ int Main(int argc, char** argv) {
     }
   }
   if (opt.shuffled) std::shuffle(rows.begin(), rows.end(), rng);
-  const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                       build_start).count();
+  const double build_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
 
   // Wall time, and this process's CPU time (what the rating itself cost, robust to other
   // processes sharing the cores).
@@ -166,11 +174,12 @@ int Main(int argc, char** argv) {
   std::printf("  %-28s %14.1f\n", "rows per second (M)", rows.size() / min_ms / 1000.0);
   std::printf(
       "{\"bench\":\"billing\",\"order\":\"%s\",\"attempts\":%lld,\"jobs\":%lld,\"rows\":%zu,"
-      "\"lines\":%zu,\"runs\":%d,\"rate_ms_min\":%.1f,\"rate_ms_median\":%.1f,\"rate_cpu_ms_min\":%.1f,"
+      "\"lines\":%zu,\"runs\":%d,\"rate_ms_min\":%.1f,\"rate_ms_median\":%.1f,\"rate_cpu_ms_min\":%"
+      ".1f,"
       "\"rows_per_s\":%.0f,\"total_micros\":%lld,\"adds_up\":%s}\n",
       opt.shuffled ? "shuffled" : "store", static_cast<long long>(attempts),
-      static_cast<long long>(jobs), rows.size(), bill.lines.size(), opt.runs, min_ms, median_ms, cpu_min_ms,
-      rows.size() / min_ms * 1000.0, static_cast<long long>(bill.total.micros()),
+      static_cast<long long>(jobs), rows.size(), bill.lines.size(), opt.runs, min_ms, median_ms,
+      cpu_min_ms, rows.size() / min_ms * 1000.0, static_cast<long long>(bill.total.micros()),
       adds_up ? "true" : "false");
   return adds_up ? 0 : 1;
 }

@@ -41,13 +41,21 @@ inline void RequireOk(const absl::Status& s) {
 //   npu (class-wide)  allocated   300,000  active 200,000
 inline PriceCatalog StandardCatalog() {
   PriceCatalog c;
-  RequireOk(c.Add({.device_class = "gpu", .device_model = "emu-a100",
-                   .allocated_rate = Micros(1'000'000), .active_rate = Micros(500'000),
+  RequireOk(c.Add({.device_class = "gpu",
+                   .device_model = "emu-a100",
+                   .allocated_rate = Micros(1'000'000),
+                   .active_rate = Micros(500'000),
                    .effective_from = kOct}));
-  RequireOk(c.Add({.device_class = "gpu", .device_model = "", .allocated_rate = Micros(800'000),
-                   .active_rate = Micros(400'000), .effective_from = kOct}));
-  RequireOk(c.Add({.device_class = "npu", .device_model = "", .allocated_rate = Micros(300'000),
-                   .active_rate = Micros(200'000), .effective_from = kOct}));
+  RequireOk(c.Add({.device_class = "gpu",
+                   .device_model = "",
+                   .allocated_rate = Micros(800'000),
+                   .active_rate = Micros(400'000),
+                   .effective_from = kOct}));
+  RequireOk(c.Add({.device_class = "npu",
+                   .device_model = "",
+                   .allocated_rate = Micros(300'000),
+                   .active_rate = Micros(200'000),
+                   .effective_from = kOct}));
   return c;
 }
 

@@ -28,9 +28,9 @@ std::vector<UsageRow> KnownAtClose() {
 }
 
 TEST_CASE("A month cannot be closed before it ends") {
-  absl::Status s = CloseInvoice("t-1", kNovember, KnownAtClose(), StandardCatalog(), {},
-                                kDec - absl::Seconds(1))
-                       .status();
+  absl::Status s =
+      CloseInvoice("t-1", kNovember, KnownAtClose(), StandardCatalog(), {}, kDec - absl::Seconds(1))
+          .status();
   CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
   CHECK_THAT(std::string(s.message()), Catch::Contains("cannot close 2026-11"));
 }
@@ -49,10 +49,12 @@ TEST_CASE("A closed invoice never changes when late usage or new prices arrive")
   REQUIRE(nov.bill().lines.size() == 1);
 
   // Late November usage and a (retroactive) price change arrive after the close.
-  rows.push_back(Row("j-1", "j-1.1", "d0", "gpu", "emu-a100", kNov + absl::Hours(10) +
-                         absl::Minutes(1), 10'400, 0));
-  RequireOk(catalog.Add({.device_class = "gpu", .device_model = "emu-a100",
-                         .allocated_rate = Micros(9'000'000), .active_rate = Micros(0),
+  rows.push_back(Row("j-1", "j-1.1", "d0", "gpu", "emu-a100",
+                     kNov + absl::Hours(10) + absl::Minutes(1), 10'400, 0));
+  RequireOk(catalog.Add({.device_class = "gpu",
+                         .device_model = "emu-a100",
+                         .allocated_rate = Micros(9'000'000),
+                         .active_rate = Micros(0),
                          .effective_from = kNov + absl::Hours(10) + absl::Minutes(1)}));
   const Bill nov_now = Value(RateMonth("t-1", rows, catalog, kNovember));
   CHECK(nov_now.total != nov.total());
@@ -112,8 +114,7 @@ TEST_CASE("Late usage of a closed month becomes an adjustment line on the next m
 
 TEST_CASE("Usage that disappeared from a closed month is reversed by a negative adjustment") {
   const PriceCatalog catalog = StandardCatalog();
-  const Invoice nov =
-      Value(CloseInvoice("t-1", kNovember, KnownAtClose(), catalog, {}, kDec));
+  const Invoice nov = Value(CloseInvoice("t-1", kNovember, KnownAtClose(), catalog, {}, kDec));
   const Bill empty_now = Value(RateMonth("t-1", {}, catalog, kNovember));
   const std::vector<BillLine> adj = Value(AdjustmentLines(nov, empty_now, {}));
   REQUIRE(adj.size() == 1);
@@ -134,9 +135,9 @@ TEST_CASE("Adjustments are checked against the invoice they correct") {
   BillLine self = nov.bill().lines[0];
   self.kind = LineKind::kAdjustment;
   self.adjusts = kDecember;
-  CHECK(CloseInvoice("t-1", kDecember, {}, catalog, {self}, Month{2027, 1}.Start())
-            .status()
-            .code() == absl::StatusCode::kInvalidArgument);
+  CHECK(
+      CloseInvoice("t-1", kDecember, {}, catalog, {self}, Month{2027, 1}.Start()).status().code() ==
+      absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -54,9 +54,9 @@ TEST_CASE("ParseMoney rejects more than six decimals instead of rounding") {
 }
 
 TEST_CASE("ParseMoney rejects malformed text with INVALID_ARGUMENT") {
-  for (const char* bad : {"", "-", ".5", "5.", "1.2.3", "12a", " 1", "1 ", "+1", "1,23",
-                          "12,345,67", "1234,567", ",123", "1.5 USD", "1.5KRW", "0x10",
-                          "9223372036855", "-9223372036854.775809"}) {
+  for (const char* bad :
+       {"", "-", ".5", "5.", "1.2.3", "12a", " 1", "1 ", "+1", "1,23", "12,345,67", "1234,567",
+        ",123", "1.5 USD", "1.5KRW", "0x10", "9223372036855", "-9223372036854.775809"}) {
     INFO(bad);
     absl::StatusOr<Money> m = ParseMoney(bad);
     CHECK(m.status().code() == absl::StatusCode::kInvalidArgument);

@@ -16,8 +16,10 @@ using testing::StandardCatalog;
 using testing::Value;
 
 PriceEntry Gpu(std::string model, int64_t allocated, int64_t active, absl::Time from) {
-  return PriceEntry{.device_class = "gpu", .device_model = std::move(model),
-                    .allocated_rate = Micros(allocated), .active_rate = Micros(active),
+  return PriceEntry{.device_class = "gpu",
+                    .device_model = std::move(model),
+                    .allocated_rate = Micros(allocated),
+                    .active_rate = Micros(active),
                     .effective_from = from};
 }
 

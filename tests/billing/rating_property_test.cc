@@ -1,8 +1,8 @@
 // Property test: for thousands of random usage sets and catalogs (fixed seed), every bill's
 // lines add up to its total, every line's amounts are seconds x rate, and the total equals an
 // independent, deliberately naive rating of the raw rows (maps, no sweep, no cache).
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <map>
 #include <random>
@@ -105,7 +105,8 @@ Case RandomCase(std::mt19937_64& rng) {
     return c.from + absl::Minutes(static_cast<int64_t>(Pick(rng, 180))) - absl::Minutes(20);
   };
   auto entry = [&](std::string cls, std::string model, absl::Time at) {
-    PriceEntry e{.device_class = std::move(cls), .device_model = std::move(model),
+    PriceEntry e{.device_class = std::move(cls),
+                 .device_model = std::move(model),
                  .allocated_rate = Micros(static_cast<int64_t>(Pick(rng, 2'000'001))),
                  .active_rate = Micros(static_cast<int64_t>(Pick(rng, 2'000'001))),
                  .effective_from = at};
@@ -128,17 +129,20 @@ Case RandomCase(std::mt19937_64& rng) {
       const int devices = 1 + static_cast<int>(Pick(rng, 2));
       for (int d = 0; d < devices; ++d) {
         const bool npu = Pick(rng, 4) == 0;
-        const std::string model = npu ? "n0" : std::vector<std::string>{"m0", "m1", "m2", "m9"}[Pick(rng, 4)];
+        const std::string model =
+            npu ? "n0" : std::vector<std::string>{"m0", "m1", "m2", "m9"}[Pick(rng, 4)];
         absl::Time t = UsageIntervalStart(minute_near_period(), len);
         const int intervals = 1 + static_cast<int>(Pick(rng, 8));
         for (int i = 0; i < intervals; ++i) {
           // Mostly full or partial intervals, sometimes idle, sometimes a gap.
-          t += (Pick(rng, 4) == 0 ? 2 : 1) * len * static_cast<int64_t>(1 + Pick(rng, 60 / interval_s));
-          const int64_t alloc = Pick(rng, 3) == 0 ? len_ms : static_cast<int64_t>(Pick(rng, len_ms + 1));
+          t += (Pick(rng, 4) == 0 ? 2 : 1) * len *
+               static_cast<int64_t>(1 + Pick(rng, 60 / interval_s));
+          const int64_t alloc =
+              Pick(rng, 3) == 0 ? len_ms : static_cast<int64_t>(Pick(rng, len_ms + 1));
           const int64_t active = Pick(rng, 5) == 0 ? 0 : static_cast<int64_t>(Pick(rng, alloc + 1));
-          c.rows.push_back(Row("j-" + std::to_string(j), "j-" + std::to_string(j) + "." + std::to_string(a),
-                               "dev-" + std::to_string(d), npu ? "npu" : "gpu", model, t, alloc,
-                               active, len));
+          c.rows.push_back(
+              Row("j-" + std::to_string(j), "j-" + std::to_string(j) + "." + std::to_string(a),
+                  "dev-" + std::to_string(d), npu ? "npu" : "gpu", model, t, alloc, active, len));
         }
       }
     }
@@ -178,8 +182,8 @@ TEST_CASE("Random bills add up exactly and equal an independent rating of the ra
     REQUIRE(naive.seconds[0] == seconds[0]);
     REQUIRE(naive.seconds[1] == seconds[1]);
     // Per-attempt lines give the same total; any row order gives the same bill.
-    REQUIRE(Value(RateUsage("t-1", c.rows, c.catalog, c.from, c.to,
-                            {.per_attempt_lines = true})).total == bill.total);
+    REQUIRE(Value(RateUsage("t-1", c.rows, c.catalog, c.from, c.to, {.per_attempt_lines = true}))
+                .total == bill.total);
     std::shuffle(c.rows.begin(), c.rows.end(), rng);
     REQUIRE(Value(RateUsage("t-1", c.rows, c.catalog, c.from, c.to)) == bill);
     if (bill.total > Money::Zero()) ++nonzero_bills;

@@ -3,8 +3,8 @@
 //   npu class 300,000 / 200,000.
 #include "billing/rating.h"
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -80,8 +80,10 @@ TEST_CASE("Each device of an attempt is rounded on its own and both meters are b
 TEST_CASE("A price change mid-attempt splits the charge exactly at the boundary") {
   PriceCatalog catalog = StandardCatalog();
   const absl::Time change = kNov + absl::Minutes(10);
-  RequireOk(catalog.Add({.device_class = "gpu", .device_model = "emu-a100",
-                         .allocated_rate = Micros(2'000'000), .active_rate = Micros(1'000'000),
+  RequireOk(catalog.Add({.device_class = "gpu",
+                         .device_model = "emu-a100",
+                         .allocated_rate = Micros(2'000'000),
+                         .active_rate = Micros(1'000'000),
                          .effective_from = change}));
   const std::vector<UsageRow> rows = {
       Row("j-3", "j-3.1", "d0", "gpu", "emu-a100", change - absl::Minutes(1), 60'000, 40'500),
@@ -121,8 +123,8 @@ TEST_CASE("A preempted attempt is billed only for what it used, rounded apart fr
   const absl::Time t0 = kNov + absl::Hours(3);
   std::vector<UsageRow> rows;
   for (int i = 0; i < 9; ++i) {
-    rows.push_back(Row("j-4", "j-4.1", "n0", "npu", "sim-npu", t0 + i * ten, 10'000,
-                       i < 5 ? 10'000 : 0, ten));
+    rows.push_back(
+        Row("j-4", "j-4.1", "n0", "npu", "sim-npu", t0 + i * ten, 10'000, i < 5 ? 10'000 : 0, ten));
   }
   rows.push_back(Row("j-4", "j-4.1", "n0", "npu", "sim-npu", t0 + 9 * ten, 5'250, 0, ten));
   rows.push_back(Row("j-4", "j-4.2", "n3", "npu", "sim-npu", t0 + 30 * ten, 10'000, 10'000, ten));
@@ -177,13 +179,18 @@ TEST_CASE("An attempt on a lost node is billed up to its last report") {
 TEST_CASE("A catalog minimum applies per meter with usage and goes to the last rate period") {
   PriceCatalog catalog = StandardCatalog();
   const absl::Time change = kNov + absl::Minutes(30);
-  RequireOk(catalog.Add({.device_class = "gpu", .device_model = "emu-small",
-                         .allocated_rate = Micros(10), .active_rate = Micros(5),
+  RequireOk(catalog.Add({.device_class = "gpu",
+                         .device_model = "emu-small",
+                         .allocated_rate = Micros(10),
+                         .active_rate = Micros(5),
                          .effective_from = testing::kOct,
                          .minimum_billable = absl::Seconds(60)}));
-  RequireOk(catalog.Add({.device_class = "gpu", .device_model = "emu-small",
-                         .allocated_rate = Micros(20), .active_rate = Micros(5),
-                         .effective_from = change, .minimum_billable = absl::Seconds(60)}));
+  RequireOk(catalog.Add({.device_class = "gpu",
+                         .device_model = "emu-small",
+                         .allocated_rate = Micros(20),
+                         .active_rate = Micros(5),
+                         .effective_from = change,
+                         .minimum_billable = absl::Seconds(60)}));
   const std::vector<UsageRow> rows = {
       // 1,500 ms held, never busy: allocated max(2, 60) = 60 s; active has no usage: 0 s.
       Row("j-6", "j-6.1", "d0", "gpu", "emu-small", kNov, 1'500, 0),
@@ -199,7 +206,7 @@ TEST_CASE("A catalog minimum applies per meter with usage and goes to the last r
   CHECK(bill.lines[0].allocated.amount == Micros(600));  // 60 x 10
   CHECK(bill.lines[0].active.billed_seconds == 0);
   CHECK(bill.lines[1].allocated.billed_seconds == 2);
-  CHECK(bill.lines[1].allocated.amount == Micros(20));   // 2 x 10
+  CHECK(bill.lines[1].allocated.amount == Micros(20));  // 2 x 10
   CHECK(bill.lines[2].allocated.billed_seconds == 58);
   CHECK(bill.lines[2].allocated.amount == Micros(1'160));  // 58 x 20
   CHECK(bill.total == Micros(1'780));                      // 600 + 20 + 1,160
@@ -308,16 +315,18 @@ TEST_CASE("Rating rejects rows that break the usage contract, naming the problem
 
 TEST_CASE("A bill whose amounts overflow int64 is OUT_OF_RANGE, never wrapped") {
   PriceCatalog catalog;
-  RequireOk(catalog.Add({.device_class = "gpu", .device_model = "",
+  RequireOk(catalog.Add({.device_class = "gpu",
+                         .device_model = "",
                          .allocated_rate = kMaxRatePerDeviceSecond,
-                         .active_rate = Micros(0), .effective_from = testing::kOct,
+                         .active_rate = Micros(0),
+                         .effective_from = testing::kOct,
                          .minimum_billable = kMaxMinimumBillable}));
   // Each attempt uses 1 ms and is billed the 24 h minimum: 86,400 s x 1e12 = 8.64e16 micros.
   // 100 attempts = 8.64e18 fits in int64 (max 9.22e18); 107 attempts = 9.2448e18 does not.
   std::vector<UsageRow> rows;
   for (int i = 0; i < 107; ++i) {
-    rows.push_back(Row("j", "a-" + std::to_string(1000 + i), "d", "gpu", "g",
-                       kNov + absl::Minutes(i), 1, 0));
+    rows.push_back(
+        Row("j", "a-" + std::to_string(1000 + i), "d", "gpu", "g", kNov + absl::Minutes(i), 1, 0));
   }
   absl::Status s = RateUsage("t-1", rows, catalog, kNov, kDec).status();
   CHECK(s.code() == absl::StatusCode::kOutOfRange);
