@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "billing/invoice.h"
 #include "billing/rating.h"
 #include "tests/billing/billing_test_util.h"
 
@@ -150,10 +151,13 @@ Case RandomCase(std::mt19937_64& rng) {
   return c;
 }
 
-TEST_CASE("Random bills add up exactly and equal an independent rating of the raw usage") {
+TEST_CASE(
+    "Random bills add up exactly, equal an independent rating of the raw usage, and invoices "
+    "plus adjustments equal the re-rating") {
   std::mt19937_64 rng(20261128);
   int64_t nonzero_bills = 0;
   int64_t split_lines = 0;
+  int64_t invoice_cases = 0;
   for (int n = 0; n < 2000; ++n) {
     Case c = RandomCase(rng);
     INFO("case " << n);
@@ -186,6 +190,20 @@ TEST_CASE("Random bills add up exactly and equal an independent rating of the ra
                 .total == bill.total);
     std::shuffle(c.rows.begin(), c.rows.end(), rng);
     REQUIRE(Value(RateUsage("t-1", c.rows, c.catalog, c.from, c.to)) == bill);
+    // Every fourth case: close November on part of the rows; the rest arrives late. What the
+    // invoice billed plus the adjustment lines equals November's rating with all rows.
+    if (n % 4 == 0) {
+      const size_t known = Pick(rng, c.rows.size() + 1);
+      const std::vector<UsageRow> at_close(c.rows.begin(), c.rows.begin() + known);
+      const Month nov{2026, 11};
+      const Invoice invoice =
+          Value(CloseInvoice("t-1", nov, at_close, c.catalog, {}, testing::kDec));
+      const Bill now = Value(RateMonth("t-1", c.rows, c.catalog, nov));
+      const std::vector<BillLine> adj = Value(AdjustmentLines(invoice, now, {}));
+      REQUIRE(invoice.total().micros() + Value(SumLines(adj)).micros() == now.total.micros());
+      REQUIRE(Value(AdjustmentLines(invoice, now, adj)).empty());
+      ++invoice_cases;
+    }
     if (bill.total > Money::Zero()) ++nonzero_bills;
     for (size_t i = 1; i < bill.lines.size(); ++i) {
       if (bill.lines[i].job_id == bill.lines[i - 1].job_id &&
@@ -197,6 +215,7 @@ TEST_CASE("Random bills add up exactly and equal an independent rating of the ra
   // The generator exercised what it is meant to: real amounts and price changes within a bill.
   CHECK(nonzero_bills > 1600);
   CHECK(split_lines > 100);
+  CHECK(invoice_cases == 500);
 }
 
 }  // namespace

@@ -257,6 +257,22 @@ TEST_CASE("Row order does not change the bill, and rows outside the period are i
   CHECK(sorted_bill.lines.size() == 4);
 }
 
+TEST_CASE("Usage intervals are whole seconds dividing a minute, aligned to the epoch") {
+  for (int64_t ok : {1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60}) {
+    INFO(ok);
+    CHECK(ValidateUsageInterval(absl::Seconds(ok)).ok());
+  }
+  for (absl::Duration bad : {absl::Seconds(7), absl::Seconds(120), absl::ZeroDuration(),
+                             absl::Milliseconds(1500), absl::Seconds(-5)}) {
+    CHECK(ValidateUsageInterval(bad).code() == absl::StatusCode::kInvalidArgument);
+  }
+  const absl::Time t = kNov + absl::Seconds(47) + absl::Milliseconds(250);
+  CHECK(UsageIntervalStart(t, absl::Seconds(60)) == kNov);
+  CHECK(UsageIntervalStart(t, absl::Seconds(15)) == kNov + absl::Seconds(45));
+  CHECK(UsageIntervalStart(t, absl::Seconds(1)) == kNov + absl::Seconds(47));
+  CHECK(UsageIntervalStart(kNov, absl::Seconds(60)) == kNov);
+}
+
 TEST_CASE("An empty period gives an empty bill with a zero total") {
   const Bill bill = Value(RateUsage("t-1", {}, StandardCatalog(), kNov, kNov + absl::Hours(1)));
   CHECK(bill.lines.empty());
