@@ -70,29 +70,38 @@ void PackA(const Kernel& k, int64_t i0, int64_t mc, int64_t p0, int64_t kc, floa
   }
 }
 
-// B(p, j) into micro-panels of kNr columns; columns past nc are zero.
+// B(p, j) into micro-panels of kNr columns; columns past nc are zero. The loop walks B row by
+// row (contiguous reads the prefetcher follows) and scatters into the panels: walking panel by
+// panel instead would read 64 bytes per 4 KB-strided row, which is latency-bound for large N.
 template <typename T>
 void PackB(const Kernel& k, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* out) {
   const T* b = static_cast<const T*>(k.b);
+  if (!k.trans_b) {
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* src = b + (p0 + p) * k.n + j0;
+      for (int64_t jr = 0; jr < nc; jr += kNr) {
+        float* dst = out + jr * kc + p * kNr;
+        int64_t cols = std::min<int64_t>(kNr, nc - jr);
+        if (cols == kNr) {
+          for (int c = 0; c < kNr; ++c) dst[c] = Load(src + jr, c);
+        } else {
+          for (int64_t c = 0; c < kNr; ++c) dst[c] = c < cols ? Load(src + jr, c) : 0.0f;
+        }
+      }
+    }
+    return;
+  }
+  // Transposed: B is stored [n, k], so column j of op(B) is contiguous along p.
   for (int64_t jr = 0; jr < nc; jr += kNr) {
     float* panel = out + jr * kc;
     int64_t cols = std::min<int64_t>(kNr, nc - jr);
-    for (int64_t p = 0; p < kc; ++p) {
-      int64_t q = p0 + p;
-      float* dst = panel + p * kNr;
-      if (!k.trans_b && cols == kNr) {
-        const T* src = b + q * k.n + j0 + jr;
-        for (int c = 0; c < kNr; ++c) dst[c] = Load(src, c);
+    for (int64_t c = 0; c < kNr; ++c) {
+      if (c >= cols) {
+        for (int64_t p = 0; p < kc; ++p) panel[p * kNr + c] = 0.0f;
         continue;
       }
-      for (int64_t c = 0; c < kNr; ++c) {
-        float v = 0.0f;
-        if (c < cols) {
-          int64_t j = j0 + jr + c;
-          v = k.trans_b ? Load(b, j * k.k + q) : Load(b, q * k.n + j);
-        }
-        dst[c] = v;
-      }
+      const T* src = b + (j0 + jr + c) * k.k + p0;
+      for (int64_t p = 0; p < kc; ++p) panel[p * kNr + c] = Load(src, p);
     }
   }
 }
