@@ -295,7 +295,14 @@ absl::Status ValidateKernel(const Kernel& k, std::vector<Operand>* ops) {
       add(k.a, k.n * (k.op == OpKind::kQuantize ? 4 : 4));
       add(k.c, k.n * (k.op == OpKind::kQuantize ? 1 : 4));
       return absl::OkStatus();
-    case OpKind::kCopy:
+    case OpKind::kCopy: {
+      // Blocks copy in parallel, so overlapping ranges would race.
+      auto src = reinterpret_cast<uintptr_t>(k.a), dst = reinterpret_cast<uintptr_t>(k.c);
+      uint64_t len = static_cast<uint64_t>(k.n);
+      if (len > 0 && src < dst + len && dst < src + len) {
+        return absl::InvalidArgumentError("copy source and destination overlap");
+      }
+    }
       add(k.a, k.n);
       add(k.c, k.n);
       return absl::OkStatus();

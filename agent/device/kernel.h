@@ -21,7 +21,7 @@
 //   Cast        f32 -> bf16 (round to nearest even) or bf16 -> f32 (exact)
 //   Quantize    f32 -> int8: clamp(round_half_even(x / scale), -127, 127)
 //   Dequantize  int32 -> f32: x * scale
-//   Copy        device-to-device byte copy of n bytes
+//   Copy        device-to-device byte copy of n bytes; the ranges must not overlap
 #ifndef HAC_AGENT_DEVICE_KERNEL_H_
 #define HAC_AGENT_DEVICE_KERNEL_H_
 

@@ -59,6 +59,8 @@ TEST_CASE("Freeing a foreign pointer and out-of-bounds copies are INVALID_ARGUME
             .code() == absl::StatusCode::kInvalidArgument);
   CHECK(dev->Launch(kDefaultStream, Kernel::Relu(static_cast<float*>(p), static_cast<float*>(p), 4))
             .ok());
+  CHECK(dev->Launch(kDefaultStream, Kernel::Copy(p, static_cast<char*>(p) + 4, 8)).code() ==
+        absl::StatusCode::kInvalidArgument);  // overlapping device-to-device copy
   int back[4] = {};
   REQUIRE(dev->Copy(back, p, 16, CopyKind::kDeviceToHost).ok());
   CHECK(std::memcmp(back, host, 16) == 0);  // positive ints are unchanged by relu
