@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/types/span.h"
 #include "absl/time/time.h"
 #include "scheduler/attempt_table.h"
 #include "scheduler/cluster_model.h"
@@ -79,7 +80,7 @@ struct NodeChoice {
 
 struct PlacementQuery {
   const DeviceRequest* request = nullptr;
-  std::vector<KeyIndex> keys;  // device keys that can serve the request
+  absl::Span<const KeyIndex> keys;  // device keys that can serve the request
   // Nodes the placement must not use (held for a reservation or a preemption); may be null.
   const absl::flat_hash_set<NodeIndex>* excluded = nullptr;
 };

@@ -84,6 +84,7 @@ absl::Status Scheduler::Reconfigure(const SchedulerConfig& config) {
         absl::StrCat("order: at most ", kMaxOrderPolicies, " policies"));
   }
   config_ = config;
+  ++config_version_;
   BuildPolicies();
   return absl::OkStatus();
 }
@@ -138,6 +139,17 @@ const std::vector<KeyIndex>& Scheduler::KeysFor(const Job& job, size_t alternati
     job.keys_version = key_version_;
   }
   return job.keys[alternative];
+}
+
+absl::Duration Scheduler::RuntimeFor(const Job& job, size_t alternative) const {
+  if (job.runtimes_version != config_version_) {
+    job.runtimes.resize(job.request.alternatives.size());
+    for (size_t i = 0; i < job.request.alternatives.size(); ++i) {
+      job.runtimes[i] = Runtime(job.request, job.request.alternatives[i]);
+    }
+    job.runtimes_version = config_version_;
+  }
+  return job.runtimes[alternative];
 }
 
 std::optional<Scheduler::Shape> Scheduler::ShapeOf(const std::vector<KeyIndex>& keys,
@@ -415,7 +427,7 @@ std::vector<Scheduler::Option> Scheduler::Evaluate(const Job& job, const PassCon
     const DeviceRequest& alt = job.request.alternatives[i];
     Option o;
     o.alternative = static_cast<int>(i);
-    o.keys = KeysFor(job, i);
+    o.keys = &KeysFor(job, i);
     if (admission_) o.admission = admission_->Admit(View(job), alt, ctx);
     if (!o.admission.admitted) {
       o.reason = o.admission.reason;
@@ -423,12 +435,12 @@ std::vector<Scheduler::Option> Scheduler::Evaluate(const Job& job, const PassCon
       continue;
     }
     const absl::flat_hash_set<NodeIndex>* excluded =
-        Excluded(holds, &job, ctx.now, Runtime(job.request, alt), &scratch);
+        Excluded(holds, &job, ctx.now, RuntimeFor(job, i), &scratch);
     // A miss without holds is a miss with any; a miss with one hold set only with that one.
     std::optional<Shape> plain, with_holds;
     if (memo != nullptr) {
-      plain = ShapeOf(o.keys, alt, nullptr);
-      if (plain && excluded != &scratch) with_holds = ShapeOf(o.keys, alt, excluded);
+      plain = ShapeOf(*o.keys, alt, nullptr);
+      if (plain && excluded != &scratch) with_holds = ShapeOf(*o.keys, alt, excluded);
       for (const auto& shape : {plain, with_holds}) {
         if (!shape) continue;
         if (auto it = memo->misses.find(*shape); it != memo->misses.end()) {
@@ -442,7 +454,7 @@ std::vector<Scheduler::Option> Scheduler::Evaluate(const Job& job, const PassCon
         continue;
       }
     }
-    PlacementQuery query{&alt, o.keys, excluded};
+    PlacementQuery query{&alt, *o.keys, excluded};
     o.choice = placement_->Choose(cluster_, query);
     if (!o.choice && excluded != nullptr) {
       query.excluded = nullptr;
@@ -460,7 +472,7 @@ std::vector<Scheduler::Option> Scheduler::Evaluate(const Job& job, const PassCon
         }
       }
     }
-    if (!o.choice && o.reason.empty()) o.reason = CapacityReason(alt, o.keys);
+    if (!o.choice && o.reason.empty()) o.reason = CapacityReason(alt, *o.keys);
     if (!o.choice && memo != nullptr) {
       const std::optional<Shape>& shape = o.held_out ? with_holds : (excluded ? with_holds : plain);
       if (shape) memo->misses.emplace(*shape, Miss{o.reason, o.held_out});
@@ -474,6 +486,10 @@ std::vector<Scheduler::Option> Scheduler::Evaluate(const Job& job, const PassCon
 size_t Scheduler::ChooseOption(const Job& job, const PassContext& ctx,
                                const std::vector<Option>& options, bool* placeable,
                                PassMemo* memo) const {
+  if (options.size() == 1) {  // every alternative policy picks the only one
+    *placeable = options[0].admission.admitted && options[0].choice.has_value();
+    return options[0].admission.admitted ? 0 : 1;
+  }
   std::vector<AlternativeOption> weighed;
   std::vector<size_t> index;
   bool any_now = false, any_later = false;
@@ -489,16 +505,16 @@ size_t Scheduler::ChooseOption(const Job& job, const PassContext& ctx,
     AlternativeOption w;
     w.alternative = o.alternative;
     w.placeable_now = o.choice.has_value();
-    w.runtime = Runtime(job.request, alt);
+    w.runtime = RuntimeFor(job, static_cast<size_t>(o.alternative));
     w.cost = config_.Price(alt.device_class) * alt.count * alt.nodes * absl::ToDoubleHours(w.runtime);
     if (w.placeable_now) {
       w.start = ctx.now;
     } else if (estimate && !o.admission.borrowing) {
-      std::optional<Shape> shape = memo ? ShapeOf(o.keys, alt, nullptr) : std::nullopt;
+      std::optional<Shape> shape = memo ? ShapeOf(*o.keys, alt, nullptr) : std::nullopt;
       if (shape && memo->estimates.contains(*shape)) {
         w.start = memo->estimates.at(*shape);
       } else {
-        std::optional<Reservation> r = BackfillPolicy::EstimateStart(ctx, o.keys, alt, nullptr);
+        std::optional<Reservation> r = BackfillPolicy::EstimateStart(ctx, *o.keys, alt, nullptr);
         w.start = r ? r->start : absl::InfiniteFuture();
         if (shape) memo->estimates.emplace(*shape, w.start);
       }
@@ -694,11 +710,11 @@ std::vector<Decision> Scheduler::Schedule(absl::Time now, size_t max_placements)
              attempts_.borrowed() > 0);
         // A shape that found no victims at some priority finds none later in the pass either
         // (victims only get fewer); the tenant matters for borrowed victims.
-        std::optional<Shape> shape = ShapeOf(o.keys, alt, nullptr);
+        std::optional<Shape> shape = ShapeOf(*o.keys, alt, nullptr);
         std::tuple<Shape, int, TenantIndex> no_victims_key{
             shape.value_or(Shape{0, 0, 0, nullptr}), job.request.priority, job.tenant};
         if (may_preempt && !(shape && memo.no_victims.contains(no_victims_key))) {
-          victims = preemption_.SelectVictims(ctx, View(job), true, alt, o.keys, nullptr);
+          victims = preemption_.SelectVictims(ctx, View(job), true, alt, *o.keys, nullptr);
           if (!victims && shape) memo.no_victims.insert(no_victims_key);
         }
         if (victims) {
@@ -726,7 +742,7 @@ std::vector<Decision> Scheduler::Schedule(absl::Time now, size_t max_placements)
           absl::flat_hash_set<NodeIndex> scratch;
           const absl::flat_hash_set<NodeIndex>* excluded =
               Excluded(holds, &job, now, absl::InfiniteDuration(), &scratch);
-          std::optional<Reservation> r = BackfillPolicy::EstimateStart(ctx, o.keys, alt, excluded);
+          std::optional<Reservation> r = BackfillPolicy::EstimateStart(ctx, *o.keys, alt, excluded);
           if (r) {
             reserved = true;
             last_reservation_ = {job.request.id, r->start};
@@ -822,7 +838,7 @@ absl::StatusOr<DryRunResult> Scheduler::DryRun(const JobRequest& request, absl::
   }
   result.reason = CombinedReason(job, options);
   std::optional<Reservation> r = BackfillPolicy::EstimateStart(
-      ctx, o.keys, request.alternatives[o.alternative], nullptr);
+      ctx, *o.keys, request.alternatives[o.alternative], nullptr);
   if (r) result.estimated_start = r->start;
   return result;
 }

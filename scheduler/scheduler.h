@@ -137,6 +137,9 @@ class Scheduler {
     // MatchingKeys per alternative, valid while keys_version == the scheduler's key_version_.
     mutable std::vector<std::vector<KeyIndex>> keys;
     mutable uint64_t keys_version = 0;
+    // Runtime per alternative, valid while runtimes_version == config_version_.
+    mutable std::vector<absl::Duration> runtimes;
+    mutable uint64_t runtimes_version = 0;
   };
   // Nodes held during a pass: for a reservation (until = its start) or a preemption claim
   // (until = now: nobody else may use them).
@@ -148,7 +151,7 @@ class Scheduler {
   };
   struct Option {
     int alternative;
-    std::vector<KeyIndex> keys;
+    const std::vector<KeyIndex>* keys;  // the job's cached MatchingKeys
     Admission admission;
     std::optional<NodeChoice> choice;
     std::string reason;
@@ -180,6 +183,7 @@ class Scheduler {
   static std::optional<Shape> ShapeOf(const std::vector<KeyIndex>& keys, const DeviceRequest& alt,
                                       const void* excluded);
   const std::vector<KeyIndex>& KeysFor(const Job& job, size_t alternative) const;
+  absl::Duration RuntimeFor(const Job& job, size_t alternative) const;
 
   explicit Scheduler(const SchedulerConfig& config);
   void BuildPolicies();
@@ -223,7 +227,8 @@ class Scheduler {
   std::deque<Hold> last_holds_;
   absl::Time last_pass_time_ = absl::InfinitePast();
   bool last_pass_stopped_full_ = false;  // reasons of unvisited jobs are computed on demand
-  uint64_t key_version_ = 1;             // bumped by AddNode (keys and their memory change)
+  uint64_t key_version_ = 1;
+  uint64_t config_version_ = 1;           // bumped by Reconfigure             // bumped by AddNode (keys and their memory change)
   std::optional<std::pair<JobId, absl::Time>> last_reservation_;
 };
 

@@ -47,7 +47,8 @@ TEST_CASE("FirstFitPolicy takes the lowest node that fits") {
   REQUIRE(m.AddNode(Node("n3", 4)).ok());
   m.Allocate(0, 0, 1, 9);  // n1: 1 free
   DeviceRequest r{"gpu", std::nullopt, 2, 1, 0, 1.0};
-  PlacementQuery q{&r, {0}, nullptr};
+  const std::vector<KeyIndex> keys = {0};
+  PlacementQuery q{&r, keys, nullptr};
   // n1 has 1 free (no); n2 and n3 fit: first fit n2, best fit n3, spread n2.
   CHECK(FirstFitPolicy().Choose(m, q)->nodes == std::vector<NodeIndex>{1});
   CHECK(BestFitPolicy().Choose(m, q)->nodes == std::vector<NodeIndex>{2});
@@ -77,7 +78,8 @@ TEST_CASE("Placement excludes held nodes") {
   REQUIRE(m.AddNode(Node("n2", 4)).ok());
   DeviceRequest r{"gpu", std::nullopt, 4, 1, 0, 1.0};
   absl::flat_hash_set<NodeIndex> held = {0};
-  PlacementQuery q{&r, {0}, &held};
+  const std::vector<KeyIndex> keys = {0};
+  PlacementQuery q{&r, keys, &held};
   CHECK(BestFitPolicy().Choose(m, q)->nodes == std::vector<NodeIndex>{1});
   held.insert(1);
   CHECK_FALSE(BestFitPolicy().Choose(m, q).has_value());
