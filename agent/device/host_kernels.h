@@ -7,9 +7,10 @@
 //
 // GEMM (f32 and bf16) is cache-blocked: a block is a 128 x 256 tile of C; for each 256-deep slice
 // of K it packs the A and B panels (converting bf16 to f32, applying transposes) and runs a
-// 6 x 16 register-blocked micro-kernel written with GCC vector extensions. The micro-kernel is
-// compiled twice, for baseline x86-64 and for AVX2+FMA, and picked once at run time
-// (__builtin_cpu_supports), so the default build runs on any x86-64 and uses FMA where present.
+// 6 x 2L register-blocked micro-kernel written with GCC vector extensions (L-lane vectors). The
+// micro-kernel is compiled three times, for baseline x86-64 (6 x 16), AVX2+FMA (6 x 16) and
+// AVX-512 (6 x 32), and the best the CPU supports is picked at run time
+// (__builtin_cpu_supports), so the default build runs on any x86-64.
 // i8 GEMM accumulates exactly in int32.
 //
 // Thread-safety: RunBlock may run concurrently for different blocks of one kernel; it uses only
@@ -32,6 +33,15 @@ void RunBlock(const Kernel& k, int64_t block);
 inline constexpr int64_t kGemmTileM = 128;
 inline constexpr int64_t kGemmTileN = 256;
 inline constexpr int64_t kGemmTileK = 256;
+
+// The GEMM micro-kernel variants. The selection is process-wide; tests and benchmarks may force a
+// variant the CPU supports to exercise or compare it.
+enum class GemmIsa { kGeneric = 0, kAvx2 = 1, kAvx512 = 2 };
+GemmIsa BestGemmIsa();
+GemmIsa CurrentGemmIsa();
+// False (and no change) if the CPU lacks the instructions.
+bool SetGemmIsa(GemmIsa isa);
+const char* GemmIsaName(GemmIsa isa);
 
 // The f32/bf16 GEMM of one C tile: rows [i0, i1), cols [j0, j1). Defined in gemm.cc.
 void GemmTileF32(const Kernel& k, int64_t i0, int64_t i1, int64_t j0, int64_t j1);

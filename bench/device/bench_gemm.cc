@@ -2,7 +2,7 @@
 // threads (same machine, same run, same sizes), then the sim-npu pacing error of busy time against
 // its timing model on the shipped default model. Prints a table and one JSON line.
 //
-//   hac-bench-gemm [--sizes=256,1024,2048] [--min_seconds=0.5]
+//   hac-bench-gemm [--sizes=256,1024,2048] [--min_seconds=0.5] [--isa=generic|avx2|avx512]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agent/device/device.h"
+#include "agent/device/host_kernels.h"
 #include "agent/device/registry.h"
 #include "agent/device/sim_npu_backend.h"
 
@@ -175,10 +176,17 @@ int Main(int argc, char** argv) {
         p = *end == ',' ? end + 1 : end;
         if (end == p && *p != '\0') break;
       }
+    } else if (a.rfind("--isa=", 0) == 0) {
+      std::string isa = a.substr(6);
+      GemmIsa want = isa == "avx512" ? GemmIsa::kAvx512 : isa == "avx2" ? GemmIsa::kAvx2 : GemmIsa::kGeneric;
+      if (!SetGemmIsa(want)) {
+        std::fprintf(stderr, "error: this CPU cannot run --isa=%s\n", isa.c_str());
+        return 2;
+      }
     } else if (a.rfind("--min_seconds=", 0) == 0) {
       min_seconds = std::atof(a.c_str() + 14);
     } else {
-      std::fprintf(stderr, "usage: hac-bench-gemm [--sizes=256,1024,2048] [--min_seconds=0.5]\n");
+      std::fprintf(stderr, "usage: hac-bench-gemm [--sizes=256,1024,2048] [--min_seconds=0.5] [--isa=generic|avx2|avx512]\n");
       return 2;
     }
   }
@@ -187,11 +195,20 @@ int Main(int argc, char** argv) {
 #else
   const bool have_blas = false;
 #endif
-  std::printf("fp32 GEMM, GFLOP/s (best run), n x n x n\n");
+#ifdef HAC_HAVE_OPENBLAS
+  // OpenBLAS picks its kernel at load time; 0.3.21 does not know every new CPU and may fall back
+  // to a generic one (set OPENBLAS_CORETYPE, e.g. SkylakeX or Haswell, to force the right one).
+  std::string core = openblas_get_corename();
+#else
+  std::string core = "none";
+#endif
+  std::printf("fp32 GEMM, GFLOP/s (best run), n x n x n; emu-gpu micro-kernel: %s; OpenBLAS kernel: %s\n",
+              GemmIsaName(CurrentGemmIsa()), core.c_str());
   std::printf("%6s %12s %12s %14s %14s %12s\n", "n", "emu-gpu 1SM", "emu-gpu 2SM",
               "OpenBLAS 1thr", "OpenBLAS 2thr", "1SM/1thr");
   std::string json = "{\"benchmark\":\"gemm\",\"openblas\":" + std::string(have_blas ? "true" : "false") +
-                     ",\"gemm\":[";
+                     ",\"openblas_core\":\"" + core + "\",\"emu_gpu_isa\":\"" +
+                     GemmIsaName(CurrentGemmIsa()) + "\",\"gemm\":[";
   std::mt19937 gen(1);
   std::uniform_real_distribution<float> d(-1, 1);
   for (size_t si = 0; si < sizes.size(); ++si) {

@@ -390,3 +390,45 @@ TEST_CASE("Results do not depend on the number of SMs") {
 
 }  // namespace
 }  // namespace hac::device
+
+namespace hac::device {
+namespace {
+
+TEST_CASE("Every GEMM micro-kernel variant the CPU supports matches the reference") {
+  auto dev = testing::OpenLocal("emu-gpu/sms=2");
+  std::mt19937 gen(17);
+  const GemmIsa best = BestGemmIsa();
+  int variants = 0;
+  for (GemmIsa isa : {GemmIsa::kGeneric, GemmIsa::kAvx2, GemmIsa::kAvx512}) {
+    if (!SetGemmIsa(isa)) continue;
+    ++variants;
+    for (const Shape& s : {Shape{37, 70, 300}, Shape{129, 33, 5}, Shape{6, 257, 40}}) {
+      for (bool tb : {false, true}) {
+        std::vector<float> a = RandomFloats(gen, s.m * s.k), b = RandomFloats(gen, s.k * s.n);
+        std::vector<float> c0(s.m * s.n, 0.0f);
+        std::vector<double> ref, mag;
+        ReferenceGemm(s, false, tb, 1.0, a, b, 0.0, c0, &ref, &mag);
+        void* da = ToDevice(*dev, a);
+        void* db = ToDevice(*dev, b);
+        void* dc = ToDevice(*dev, c0);
+        REQUIRE(dev->Launch(kDefaultStream, Kernel::Gemm(DType::kF32, false, tb, s.m, s.n, s.k,
+                                                         1.0f, da, db, 0.0f, dc))
+                    .ok());
+        std::vector<float> got = FromDevice<float>(*dev, dc, s.m * s.n);
+        int64_t bad = 0;
+        for (int64_t i = 0; i < s.m * s.n; ++i) {
+          bad += !(std::fabs(got[i] - ref[i]) <= 2e-6 * (mag[i] + 1) * (1 + std::sqrt(s.k)));
+        }
+        INFO(GemmIsaName(isa) << " m=" << s.m << " n=" << s.n << " k=" << s.k << " tb=" << tb);
+        CHECK(bad == 0);
+        for (void* p : {da, db, dc}) REQUIRE(dev->Free(p).ok());
+      }
+    }
+  }
+  REQUIRE(SetGemmIsa(best));
+  CHECK(variants >= 1);
+  CHECK(CurrentGemmIsa() == best);
+}
+
+}  // namespace
+}  // namespace hac::device
