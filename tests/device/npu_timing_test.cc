@@ -84,9 +84,13 @@ TEST_CASE("sim-npu busy time follows the timing model within 10% over a sequence
   REQUIRE(dev->Synchronize().ok());
   absl::Duration expected;
   DeviceStateSnapshot before = seg->Snapshot();
-  for (const Kernel& k : kernels) {
-    REQUIRE(dev->Launch(kDefaultStream, k).ok());
-    expected += model.KernelTime(k);
+  // Twice through (about 250 ms modelled), so one late wake-up at the very end, the only
+  // overshoot that later kernels cannot pay back, stays a small fraction even under heavy load.
+  for (int rep = 0; rep < 2; ++rep) {
+    for (const Kernel& k : kernels) {
+      REQUIRE(dev->Launch(kDefaultStream, k).ok());
+      expected += model.KernelTime(k);
+    }
   }
   REQUIRE(dev->Synchronize().ok());
   DeviceStateSnapshot after = seg->Snapshot();
@@ -95,7 +99,7 @@ TEST_CASE("sim-npu busy time follows the timing model within 10% over a sequence
   INFO("busy " << absl::FormatDuration(busy) << " model " << absl::FormatDuration(expected));
   CHECK(busy >= expected * 0.9);
   CHECK(busy <= expected * 1.10);
-  CHECK(after.kernels_run - before.kernels_run == kernels.size());
+  CHECK(after.kernels_run - before.kernels_run == 2 * kernels.size());
 }
 
 }  // namespace
