@@ -18,7 +18,9 @@
  * first use. Memory and operations act on the current device. Streams are in-order; a NULL stream
  * is the device's default stream. Operations are asynchronous: hacrtMemcpy, hacrtFree and the
  * synchronize calls wait for launched work. All tensors are dense row-major; see
- * agent/device/kernel.h for each operation's exact definition.
+ * agent/device/kernel.h for each operation's exact definition. Devices are closed at exit (an
+ * atexit handler), releasing this process's memory accounting; do not call hacrt from other threads
+ * while the process exits.
  */
 #ifndef HAC_RUNTIME_HACRT_H_
 #define HAC_RUNTIME_HACRT_H_

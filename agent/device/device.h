@@ -39,7 +39,9 @@ struct DeviceTelemetry {
   Health health = Health::kHealthy;
 };
 
-// Interface. Implementations are thread-safe: any thread may call any method.
+// Interface. Owner: the job process's runtime, one object per device per process (tests own
+// theirs). Implementations are thread-safe: any thread may call any method. Invariant: pointers
+// from Allocate() stay valid until Free() or Reset() of the same object.
 class Device {
  public:
   virtual ~Device() = default;

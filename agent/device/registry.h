@@ -80,7 +80,7 @@ std::unique_ptr<DeviceBackendFactory> MakeEmuGpuFactory();
 std::unique_ptr<DeviceBackendFactory> MakeSimNpuFactory();
 
 // Backends by name. Owner: whoever builds devices (the agent, libhacrt). Thread-safety: Register
-// before sharing; the const methods are then thread-safe.
+// before sharing; the const methods are then thread-safe. Invariant: backend names are unique.
 class DeviceRegistry {
  public:
   // A registry holding emu-gpu and sim-npu.
