@@ -85,7 +85,7 @@ hacrtError_t GetRuntime(hac::runtime::Runtime** rt) {
 }
 
 hacrtError_t CurrentDevice(Device** dev) {
-  hac::runtime::Runtime* rt;
+  hac::runtime::Runtime* rt = nullptr;
   if (hacrtError_t e = GetRuntime(&rt); e != HACRT_SUCCESS) return e;
   if (rt->device_count() == 0) {
     return Fail(HACRT_ERROR_NO_DEVICE,
@@ -98,7 +98,7 @@ hacrtError_t CurrentDevice(Device** dev) {
 }
 
 hacrtError_t Launch(hacrtStream_t s, const Kernel& k) {
-  Device* dev;
+  Device* dev = nullptr;
   if (hacrtError_t e = CurrentDevice(&dev); e != HACRT_SUCCESS) return e;
   if (s != nullptr && s->device != current_device) {
     return Fail(HACRT_ERROR_INVALID_VALUE, "stream belongs to another device");
@@ -132,7 +132,7 @@ const char* hacrtGetLastErrorMessage(void) { return last_message.c_str(); }
 
 hacrtError_t hacrtGetDeviceCount(int* count) {
   if (count == nullptr) return Fail(HACRT_ERROR_INVALID_VALUE, "count is NULL");
-  hac::runtime::Runtime* rt;
+  hac::runtime::Runtime* rt = nullptr;
   if (hacrtError_t e = GetRuntime(&rt); e != HACRT_SUCCESS) return e;
   *count = rt->device_count();
   return HACRT_SUCCESS;
@@ -140,7 +140,7 @@ hacrtError_t hacrtGetDeviceCount(int* count) {
 
 hacrtError_t hacrtGetDeviceProperties(hacrtDeviceProp* prop, int device) {
   if (prop == nullptr) return Fail(HACRT_ERROR_INVALID_VALUE, "prop is NULL");
-  hac::runtime::Runtime* rt;
+  hac::runtime::Runtime* rt = nullptr;
   if (hacrtError_t e = GetRuntime(&rt); e != HACRT_SUCCESS) return e;
   absl::StatusOr<hac::device::DeviceProperties> p = rt->properties(device);
   if (!p.ok()) return FromStatus(p.status());
@@ -157,7 +157,7 @@ hacrtError_t hacrtGetDeviceProperties(hacrtDeviceProp* prop, int device) {
 }
 
 hacrtError_t hacrtSetDevice(int device) {
-  hac::runtime::Runtime* rt;
+  hac::runtime::Runtime* rt = nullptr;
   if (hacrtError_t e = GetRuntime(&rt); e != HACRT_SUCCESS) return e;
   absl::StatusOr<Device*> d = rt->device(device);
   if (!d.ok()) return FromStatus(d.status());
@@ -173,7 +173,7 @@ hacrtError_t hacrtGetDevice(int* device) {
 
 hacrtError_t hacrtDeviceGetUsage(hacrtDeviceUsage* usage) {
   if (usage == nullptr) return Fail(HACRT_ERROR_INVALID_VALUE, "usage is NULL");
-  Device* dev;
+  Device* dev = nullptr;
   if (hacrtError_t e = CurrentDevice(&dev); e != HACRT_SUCCESS) return e;
   hac::device::DeviceTelemetry t = dev->Telemetry();
   usage->busy_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(t.busy));
@@ -184,14 +184,14 @@ hacrtError_t hacrtDeviceGetUsage(hacrtDeviceUsage* usage) {
 }
 
 hacrtError_t hacrtDeviceSynchronize(void) {
-  Device* dev;
+  Device* dev = nullptr;
   if (hacrtError_t e = CurrentDevice(&dev); e != HACRT_SUCCESS) return e;
   return FromStatus(dev->Synchronize());
 }
 
 hacrtError_t hacrtMalloc(void** ptr, size_t bytes) {
   if (ptr == nullptr) return Fail(HACRT_ERROR_INVALID_VALUE, "ptr is NULL");
-  Device* dev;
+  Device* dev = nullptr;
   if (hacrtError_t e = CurrentDevice(&dev); e != HACRT_SUCCESS) return e;
   absl::StatusOr<void*> p = dev->Allocate(bytes);
   if (!p.ok()) return FromStatus(p.status());
@@ -200,13 +200,13 @@ hacrtError_t hacrtMalloc(void** ptr, size_t bytes) {
 }
 
 hacrtError_t hacrtFree(void* ptr) {
-  Device* dev;
+  Device* dev = nullptr;
   if (hacrtError_t e = CurrentDevice(&dev); e != HACRT_SUCCESS) return e;
   return FromStatus(dev->Free(ptr));
 }
 
 hacrtError_t hacrtMemcpy(void* dst, const void* src, size_t bytes, hacrtMemcpyKind kind) {
-  Device* dev;
+  Device* dev = nullptr;
   if (hacrtError_t e = CurrentDevice(&dev); e != HACRT_SUCCESS) return e;
   hac::device::CopyKind k;
   switch (kind) {
@@ -220,7 +220,7 @@ hacrtError_t hacrtMemcpy(void* dst, const void* src, size_t bytes, hacrtMemcpyKi
 
 hacrtError_t hacrtStreamCreate(hacrtStream_t* stream) {
   if (stream == nullptr) return Fail(HACRT_ERROR_INVALID_VALUE, "stream is NULL");
-  Device* dev;
+  Device* dev = nullptr;
   if (hacrtError_t e = CurrentDevice(&dev); e != HACRT_SUCCESS) return e;
   absl::StatusOr<StreamId> id = dev->CreateStream();
   if (!id.ok()) return FromStatus(id.status());
@@ -230,7 +230,7 @@ hacrtError_t hacrtStreamCreate(hacrtStream_t* stream) {
 
 hacrtError_t hacrtStreamDestroy(hacrtStream_t stream) {
   if (stream == nullptr) return Fail(HACRT_ERROR_INVALID_VALUE, "the default stream cannot be destroyed");
-  hac::runtime::Runtime* rt;
+  hac::runtime::Runtime* rt = nullptr;
   if (hacrtError_t e = GetRuntime(&rt); e != HACRT_SUCCESS) return e;
   absl::StatusOr<Device*> d = rt->device(stream->device);
   if (!d.ok()) return FromStatus(d.status());
@@ -241,7 +241,7 @@ hacrtError_t hacrtStreamDestroy(hacrtStream_t stream) {
 
 hacrtError_t hacrtStreamSynchronize(hacrtStream_t stream) {
   if (stream == nullptr) return hacrtDeviceSynchronize();
-  hac::runtime::Runtime* rt;
+  hac::runtime::Runtime* rt = nullptr;
   if (hacrtError_t e = GetRuntime(&rt); e != HACRT_SUCCESS) return e;
   absl::StatusOr<Device*> d = rt->device(stream->device);
   if (!d.ok()) return FromStatus(d.status());
