@@ -39,6 +39,8 @@ struct PassContext {
   const SchedulerConfig& config;
   // Precomputed for the pass; policies compute their own when null.
   const ShareWeights* weights = nullptr;
+  // Raw priorities of the pending jobs, ascending and distinct (PriorityPolicy's classes).
+  const std::vector<int>* priority_classes = nullptr;
 };
 
 // A pending job as the policies see it.

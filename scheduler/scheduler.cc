@@ -175,6 +175,17 @@ absl::StatusOr<std::vector<AttemptId>> Scheduler::RemoveNode(const NodeId& node)
       }
     }
   }
+  // Claims on the node lapse: its slot may be reused by another node.
+  for (auto it = claimants_.begin(); it != claimants_.end();) {
+    Job* job = *it;
+    auto next = std::next(it);
+    if (std::find(job->claim_nodes.begin(), job->claim_nodes.end(), *n) != job->claim_nodes.end()) {
+      job->claim_nodes.clear();
+      job->victims.clear();
+      claimants_.erase(it);
+    }
+    it = next;
+  }
   std::vector<AttemptId> lost;
   for (AttemptSlot slot : on_node) {
     lost.push_back(attempts_.Get(slot).id);
@@ -596,7 +607,13 @@ std::vector<Decision> Scheduler::Schedule(absl::Time now, size_t max_placements)
   ++pass_;
   std::vector<Decision> decisions;
   const ShareWeights weights = ShareWeights::Compute(cluster_, config_, ledger_);
-  PassContext ctx{now, cluster_, ledger_, attempts_, config_, &weights};
+  std::vector<int> classes;  // queues_ is ordered by -priority: walk it backwards
+  for (auto it = queues_.rbegin(); it != queues_.rend(); ++it) {
+    if (!it->second.empty() && (classes.empty() || classes.back() != -it->first.first)) {
+      classes.push_back(-it->first.first);
+    }
+  }
+  PassContext ctx{now, cluster_, ledger_, attempts_, config_, &weights, &classes};
   std::deque<Hold> holds;
   PassMemo memo;
   last_reservation_.reset();

@@ -64,6 +64,22 @@ TEST_CASE("PriorityPolicy ages a waiting job past newer higher priority work") {
   CHECK(StartOrder(*s, kT0 + absl::Hours(3), 2) == std::vector<std::string>{"low", "high"});
 }
 
+TEST_CASE("PriorityPolicy aging never reorders jobs of one class, so fair share still decides") {
+  auto s = Make("order = priority, fair_share\naging_per_hour = 1\npreemption = off");
+  REQUIRE(s->AddNode(Node("n1", 2)).ok());
+  REQUIRE(s->Submit(Job("a-run", "a", 1, "gpu", 0, kT0)).ok());
+  REQUIRE(Placed(s->Schedule(kT0)).size() == 1);
+  REQUIRE(s->Submit(Job("a-old", "a", 1, "gpu", 0, kT0)).ok());
+  REQUIRE(s->Submit(Job("b-new", "b", 1, "gpu", 0, kT0 + absl::Hours(5))).ok());
+  // At +5h a-old's aged level is 5, b-new's 0, but both are in class 0 (the only class):
+  // a holds 1 of 2 gpus (share 0.5), b none: b-new first.
+  CHECK(Placed(s->Schedule(kT0 + absl::Hours(5))) == std::vector<std::string>{"b-new"});
+  // a-run overran its 1h max runtime: it is expected to end now, so a-old is next from now.
+  CHECK(Reason(*s, "a-old") ==
+        "waiting: no node with 1 free gpu (largest free: 0); next in line: reserved n1 from " +
+            FormatReasonTime(kT0 + absl::Hours(5)) + " (estimated start)");
+}
+
 TEST_CASE("FifoPolicy orders by submit time only") {
   FifoPolicy f;
   SchedulerConfig c;
