@@ -114,6 +114,7 @@ TEST_CASE("hac-train-mlp converges on sim-npu in bf16 and tracks the f32 curve")
 
 TEST_CASE("hac-gemm and hac-infer run unchanged on both backends") {
   std::vector<std::string> i8_checksums;
+  std::vector<double> i8_infer;
   for (const char* spec : {"emu-gpu", "sim-npu/model=atom-sim-fast"}) {
     INFO(spec);
     Run g = RunWorkload(std::string("HAC_LOCAL_DEVICES=") + spec, "hac-gemm",
@@ -138,7 +139,16 @@ TEST_CASE("hac-gemm and hac-infer run unchanged on both backends") {
     CHECK(p50 <= p90);
     CHECK(p90 <= p99);
     CHECK(Number(inf.last_line, "samples_per_s") > 0);
+    CHECK(Number(inf.last_line, "top1_agreement") >= 0.99);  // f32 / bf16 vs the host f32 pass
+    Run q = RunWorkload(std::string("HAC_LOCAL_DEVICES=") + spec, "hac-infer",
+                        "--batches=5 --batch=16 --dtype=i8");
+    INFO(q.output);
+    REQUIRE(q.exit_code == 0);
+    CHECK(Number(q.last_line, "top1_agreement") >= 0.9);  // per-tensor int8 quantization
+    i8_infer.push_back(Number(q.last_line, "prediction_checksum"));
   }
+  // Quantized inference is exact integer arithmetic: the same predictions on both backends.
+  CHECK(i8_infer[0] == i8_infer[1]);
   // int8 GEMM is exact, so both backends compute the same result for the same seed.
   CHECK(i8_checksums[0] == i8_checksums[1]);
   Run f32_on_npu = RunWorkload("HAC_LOCAL_DEVICES=sim-npu", "hac-gemm", "--dtype=f32 --m=4");
