@@ -508,7 +508,9 @@ size_t Scheduler::ChooseOption(const Job& job, const PassContext& ctx,
     if (!options[i].admission.admitted) continue;
     (options[i].choice ? any_now : any_later) = true;
   }
-  const bool estimate = alternatives_->NeedsEstimates() && any_now && any_later;
+  // Starts of alternatives that do not fit now matter when another one does (run now or wait
+  // for a faster one?) and when none does (which one to reserve for).
+  const bool estimate = alternatives_->NeedsEstimates() && any_later;
   for (size_t i = 0; i < options.size(); ++i) {
     const Option& o = options[i];
     if (!o.admission.admitted) continue;

@@ -60,6 +60,23 @@ TEST_CASE("EarliestFinishPolicy waits for a faster alternative that frees soon")
   CHECK(FindPlace(d, "j")->alternative == 1);
 }
 
+TEST_CASE("EarliestFinishPolicy reserves the alternative that frees first when none fits now") {
+  auto s = GpuAndNpu();
+  REQUIRE(s->Submit(Job("gpu-busy", "u", 1, "gpu", 0, kT0, absl::Hours(5))).ok());
+  REQUIRE(s->Submit(Job("npu-busy", "u", 2, "npu", 0, kT0, absl::Hours(1))).ok());
+  REQUIRE(Placed(s->Schedule(kT0)).size() == 2);
+  JobRequest j = Job("j", "t", 1, "gpu", 0, kT0 + absl::Seconds(1), absl::Hours(2));
+  j.alternatives.push_back(DeviceRequest{"npu", std::nullopt, 2, 1, 0, 1.0});
+  REQUIRE(s->Submit(j).ok());
+  CHECK(Placed(s->Schedule(kT0 + absl::Seconds(2))).empty());
+  // gpu frees at +5h (ends +7h), npu at +1h (ends +3h): the reservation is for the npus.
+  REQUIRE(s->last_reservation().has_value());
+  CHECK(s->last_reservation()->first.value == "j");
+  CHECK(s->last_reservation()->second == kT0 + absl::Hours(1));
+  CHECK(Reason(*s, "j").find("reserved n from " + FormatReasonTime(kT0 + absl::Hours(1))) !=
+        std::string::npos);
+}
+
 TEST_CASE("FirstListedPolicy takes the first alternative that fits now") {
   FirstListedPolicy p;
   JobRequest j = TwoWays("j", 3.0, 2);
