@@ -1,7 +1,16 @@
 // One contract suite over every policy: each policy, enabled alone on top of the plain FIFO
-// baseline (and all of them composed), must keep the scheduler's promises.
+// baseline (and all of them composed), must keep the scheduler's promises; and every
+// implementation of the PlacementPolicy and OrderPolicy interfaces keeps its interface's.
 #include <catch2/catch.hpp>
 
+#include <set>
+
+#include "scheduler/best_fit_policy.h"
+#include "scheduler/fair_share_policy.h"
+#include "scheduler/fifo_policy.h"
+#include "scheduler/first_fit_policy.h"
+#include "scheduler/priority_policy.h"
+#include "scheduler/spread_policy.h"
 #include "tests/scheduler/driver.h"
 
 namespace hac::scheduler {
@@ -89,6 +98,76 @@ TEMPLATE_TEST_CASE("Every policy never double-books a device, never splits a gan
   CHECK(s->running_count() == 0);
   CHECK(s->pending_count() == 0);
   CHECK(s->cluster().TotalFree() == 32);
+}
+
+}  // namespace
+}  // namespace hac::scheduler
+
+// Interface-level contracts: every PlacementPolicy and every OrderPolicy.
+
+namespace hac::scheduler {
+namespace {
+
+using namespace testing;
+
+TEMPLATE_TEST_CASE("Every placement policy returns distinct fitting nodes for the whole gang or nothing",
+                   "[contract]", BestFitPolicy, SpreadPolicy, FirstFitPolicy) {
+  TestType policy;
+  ClusterModel m;
+  // Free gpus per node after the allocations below: n0 8, n1 3, n2 5, n3 0, n4 8.
+  for (int i = 0; i < 5; ++i) REQUIRE(m.AddNode(Node("n" + std::to_string(i), 8)).ok());
+  m.Allocate(1, 0, 5, 1);
+  m.Allocate(2, 0, 3, 2);
+  m.Allocate(3, 0, 8, 3);
+  const std::vector<KeyIndex> keys = {0};
+  for (int count = 1; count <= 9; ++count) {
+    for (int width = 1; width <= 5; ++width) {
+      DeviceRequest r{"gpu", std::nullopt, count, width, 0, 1.0};
+      int fitting = 0;
+      for (NodeIndex n = 0; n < 5; ++n) fitting += m.FreeOn(n, 0) >= count ? 1 : 0;
+      auto c = policy.Choose(m, PlacementQuery{&r, keys, nullptr});
+      INFO(count << " x " << width);
+      // A choice exists exactly when `width` nodes have `count` free.
+      REQUIRE(c.has_value() == (fitting >= width));
+      if (!c) continue;
+      CHECK(c->nodes.size() == static_cast<size_t>(width));
+      CHECK(std::set<NodeIndex>(c->nodes.begin(), c->nodes.end()).size() == c->nodes.size());
+      for (NodeIndex n : c->nodes) CHECK(m.FreeOn(n, 0) >= count);
+    }
+  }
+  // Excluded nodes are never chosen: without n0 and n4 no 8-gpu node is left.
+  absl::flat_hash_set<NodeIndex> held = {0, 4};
+  DeviceRequest whole{"gpu", std::nullopt, 8, 1, 0, 1.0};
+  CHECK_FALSE(policy.Choose(m, PlacementQuery{&whole, keys, &held}).has_value());
+  DeviceRequest small{"gpu", std::nullopt, 2, 2, 0, 1.0};
+  auto c = policy.Choose(m, PlacementQuery{&small, keys, &held});
+  REQUIRE(c.has_value());
+  // Only n1 and n2 remain with >= 2 free.
+  CHECK(std::set<NodeIndex>(c->nodes.begin(), c->nodes.end()) == std::set<NodeIndex>{1, 2});
+}
+
+TEMPLATE_TEST_CASE("Every order policy never ranks a later submit of one queue ahead of an earlier one",
+                   "[contract]", FifoPolicy, PriorityPolicy, FairSharePolicy) {
+  TestType policy;
+  SchedulerConfig config;
+  config.aging_per_hour = 1;
+  ClusterModel cluster;
+  REQUIRE(cluster.AddNode(Node("n", 4)).ok());
+  TenantLedger ledger;
+  TenantIndex t = ledger.Intern("t");
+  ledger.Add(t, "gpu", 1);
+  AttemptTable attempts;
+  const std::vector<int> classes = {0, 3};
+  PassContext ctx{kT0 + absl::Hours(10), cluster, ledger, attempts, config, nullptr, &classes};
+  std::vector<JobRequest> jobs;
+  for (int i = 0; i < 12; ++i) jobs.push_back(Job("j" + std::to_string(i), "t", 1, "gpu", 0, kT0 + absl::Hours(i)));
+  for (size_t i = 1; i < jobs.size(); ++i) {
+    double earlier = policy.Key({&jobs[i - 1], t, i}, ctx);
+    double later = policy.Key({&jobs[i], t, i + 1}, ctx);
+    INFO(i);
+    // Same tenant and priority: the earlier submit's key is never larger.
+    CHECK(earlier <= later);
+  }
 }
 
 }  // namespace
