@@ -42,7 +42,10 @@ struct QuotaLimit {
   bool borrowable = false;  // may exceed `limit` using idle capacity (preemptible excess)
 };
 
-// Plain value type; validated by Validate() (Scheduler::Create and Reconfigure call it).
+// Plain value type, owned by whoever builds it (hacd reads it from the admin's file and hands a
+// copy to Scheduler::Reconfigure); no thread-safety of its own. Invariant once Validate() has
+// passed (Scheduler::Create and Reconfigure call it): weights and prices > 0, quotas >= 0,
+// durations positive, known policy names only.
 struct SchedulerConfig {
   // Ordering policies, most significant first: "priority", "fair_share", "fifo". FIFO (submit
   // time, then arrival order) always breaks the remaining ties, so an empty list is plain FIFO.
