@@ -48,10 +48,11 @@ int64_t SimNpuTimingModel::ComputeCycles(const Kernel& k) const {
   if (k.op == OpKind::kGemm) {
     if (k.m == 0 || k.n == 0 || k.k == 0) return 0;
     int64_t r = p_.array_rows, c = p_.array_cols;
-    int64_t tiles = CeilDiv(k.k, r) * CeilDiv(k.n, c);
-    int64_t per_tile = 2 * r + c + k.m - 2;
-    int64_t mult = k.dtype == DType::kBF16 ? p_.bf16_cycles_per_mac : 1;
-    return tiles * per_tile * mult;
+    // In double: for absurd shapes the product would overflow int64.
+    double tiles = static_cast<double>(CeilDiv(k.k, r)) * static_cast<double>(CeilDiv(k.n, c));
+    double per_tile = static_cast<double>(2 * r + c + k.m - 2);
+    double mult = k.dtype == DType::kBF16 ? p_.bf16_cycles_per_mac : 1;
+    return static_cast<int64_t>(std::min(tiles * per_tile * mult, 9.0e18));
   }
   return CeilDiv(KernelElements(k), p_.vector_lanes) * VectorCost(k.op);
 }
