@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 #include <deque>
@@ -438,6 +439,74 @@ TEST_CASE("SessionClient ends a preempted attempt in PREEMPTED and a failing one
     }
     CHECK(reports >= 2);
   }
+  fake.Stop();
+}
+
+// True when the process is gone or a zombie (killed, not yet reaped by its new parent).
+bool ProcessGone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  std::string line;
+  std::getline(stat, line);
+  size_t close = line.rfind(')');
+  return close == std::string::npos || line.size() < close + 3 || line[close + 2] == 'Z';
+}
+
+TEST_CASE("hac-agent kills process groups a crashed agent left behind and serves its metrics") {
+  testing::TempDir dir;
+  FakeServer fake;
+  fake.Start();
+  std::ofstream(dir.File("join.token")) << kJoinToken << "\n";
+  std::ofstream(dir.File("agent.conf")) << "# node config\npool = from-config\ndevice = sim-npu:1\n";
+  std::vector<std::string> argv = {
+      std::string(HAC_BIN_DIR) + "/bin/hac-agent", "--config", dir.File("agent.conf"),
+      "--server", fake.address(), "--node", "n1", "--join-token-file", dir.File("join.token"),
+      "--state-dir", dir.File("state"), "--metrics-listen", "127.0.0.1:0",
+      "--heartbeat-interval=100ms", "--usage-interval=100ms", "--reconnect-max-backoff=200ms"};
+  auto agent = testing::Process::Start(argv, {}, dir.File("agent1.err"));
+  std::optional<std::string> ready = agent->WaitForLine("hac-agent ready", absl::Seconds(30));
+  REQUIRE(ready.has_value());
+  std::string metrics = ready->substr(ready->find("metrics=") + 8);
+  REQUIRE(testing::PollUntil([&] { return fake.service.HelloCount() >= 1; }, kWait));
+  {
+    absl::MutexLock lock(&fake.service.mu);
+    REQUIRE(fake.service.registrations.size() == 1);
+    CHECK(fake.service.registrations[0].pool() == "from-config");
+    CHECK(fake.service.registrations[0].devices_size() == 1);
+  }
+
+  std::string pid_file = dir.File("job.pid");
+  fake.service.Send(Assign("j-9.1", "echo $$ > " + pid_file + "; exec sleep 30"));
+  REQUIRE(testing::PollUntil([&] { return !ReadAll(pid_file).empty(); }, kWait));
+  pid_t job = std::stoi(ReadAll(pid_file));
+  CHECK(testing::PollUntil(
+      [&] {
+        std::optional<std::string> body = testing::HttpGet(metrics, "/metrics");
+        return body && absl::StrContains(*body, "hac_agent_attempts_running 1\n") &&
+               absl::StrContains(*body, "hac_agent_device_busy_seconds_total{device=\"0\"}") &&
+               absl::StrContains(*body, "hac_agent_session_reconnects_total 0");
+      },
+      kWait));
+
+  // The agent crashes; its job keeps running until the next agent starts.
+  agent->Signal(SIGKILL);
+  REQUIRE(agent->Wait(absl::Seconds(10)).has_value());
+  CHECK_FALSE(ProcessGone(job));
+  size_t hellos = fake.service.HelloCount();
+  auto again = testing::Process::Start(argv, {}, dir.File("agent2.err"));
+  REQUIRE(again->WaitForLine("hac-agent ready", absl::Seconds(30)).has_value());
+  CHECK(testing::PollUntil([&] { return ProcessGone(job); }, kWait));
+  REQUIRE(testing::PollUntil([&] { return fake.service.HelloCount() > hellos; }, kWait));
+  CHECK(fake.service.LastHello().attempts_size() == 0);  // not reported: the server marks it lost
+  {
+    absl::MutexLock lock(&fake.service.mu);
+    CHECK(fake.service.registrations.size() == 1);  // the stored credential was reused
+  }
+  again->Signal(SIGTERM);
+  std::optional<int> status = again->Wait(absl::Seconds(10));
+  REQUIRE(status.has_value());
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);
   fake.Stop();
 }
 
