@@ -12,7 +12,7 @@ namespace hac::device {
 namespace {
 
 constexpr int kMr = 6;
-constexpr int64_t kMcPad = ((kGemmTileM + kMr - 1) / kMr) * kMr;
+constexpr int64_t kMcPad = ((kGemmTileMTall + kMr - 1) / kMr) * kMr;
 
 typedef float v8sf __attribute__((vector_size(32)));
 typedef float v16sf __attribute__((vector_size(64)));
@@ -27,7 +27,7 @@ struct Scratch {
                                            std::align_val_t(64)));
     b = static_cast<float*>(::operator new(sizeof(float) * kGemmTileK * kGemmTileN,
                                            std::align_val_t(64)));
-    tile = static_cast<float*>(::operator new(sizeof(float) * kGemmTileM * kGemmTileN,
+    tile = static_cast<float*>(::operator new(sizeof(float) * kGemmTileMTall * kGemmTileN,
                                               std::align_val_t(64)));
   }
   ~Scratch() {

@@ -150,7 +150,7 @@ int64_t GridBlocks(const Kernel& k) {
   switch (k.op) {
     case OpKind::kGemm:
       if (k.m == 0 || k.n == 0) return 0;
-      return CeilDiv(k.m, kGemmTileM) * CeilDiv(k.n, kGemmTileN);
+      return CeilDiv(k.m, GemmTileRows(k.m)) * CeilDiv(k.n, kGemmTileN);
     case OpKind::kBiasAdd:
     case OpKind::kSoftmax:
     case OpKind::kSoftmaxCrossEntropy:
@@ -170,8 +170,9 @@ void RunBlock(const Kernel& k, int64_t block) {
   switch (k.op) {
     case OpKind::kGemm: {
       int64_t tiles_n = CeilDiv(k.n, kGemmTileN);
-      int64_t i0 = (block / tiles_n) * kGemmTileM, j0 = (block % tiles_n) * kGemmTileN;
-      int64_t i1 = std::min(k.m, i0 + kGemmTileM), j1 = std::min(k.n, j0 + kGemmTileN);
+      int64_t tm = GemmTileRows(k.m);
+      int64_t i0 = (block / tiles_n) * tm, j0 = (block % tiles_n) * kGemmTileN;
+      int64_t i1 = std::min(k.m, i0 + tm), j1 = std::min(k.n, j0 + kGemmTileN);
       if (k.dtype == DType::kI8) {
         GemmTileI8(k, i0, i1, j0, j1);
       } else {

@@ -5,7 +5,8 @@
 // whatever the SM count (and on sim-npu, which runs the blocks one after another).
 // emu-gpu hands blocks to its SM threads; sim-npu runs them in order and paces the total.
 //
-// GEMM (f32 and bf16) is cache-blocked: a block is a 128 x 256 tile of C; for each 256-deep slice
+// GEMM (f32 and bf16) is cache-blocked: a block is a 128 x 256 tile of C (256 x 256 when
+// m >= 1024, so each packed B panel serves more rows); for each 256-deep slice
 // of K it packs the A and B panels (converting bf16 to f32, applying transposes) and runs a
 // 6 x 2L register-blocked micro-kernel written with GCC vector extensions (L-lane vectors). The
 // micro-kernel is compiled three times, for baseline x86-64 (6 x 16), AVX2+FMA (6 x 16) and
@@ -31,6 +32,11 @@ void RunBlock(const Kernel& k, int64_t block);
 
 // GEMM tile geometry (exposed for tests that want shapes straddling tile edges).
 inline constexpr int64_t kGemmTileM = 128;
+// Large GEMMs (m >= kGemmTallM) use taller tiles so each packed B panel serves more rows. Tiling
+// never changes results: every element sums the same K slices in the same order.
+inline constexpr int64_t kGemmTileMTall = 256;
+inline constexpr int64_t kGemmTallM = 1024;
+inline int64_t GemmTileRows(int64_t m) { return m >= kGemmTallM ? kGemmTileMTall : kGemmTileM; }
 inline constexpr int64_t kGemmTileN = 256;
 inline constexpr int64_t kGemmTileK = 256;
 

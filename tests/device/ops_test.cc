@@ -30,11 +30,12 @@ struct Shape {
   int64_t m, n, k;
 };
 
-// Shapes at and across tile edges, plus empty dimensions.
+// Shapes at and across tile edges (128 or 256 rows x 256 cols x 256 deep), plus empty dimensions.
 const std::vector<Shape>& GemmShapes() {
   static const std::vector<Shape> shapes = {
       {0, 5, 7}, {5, 0, 7}, {5, 7, 0},   {1, 1, 1},    {6, 16, 1},   {7, 17, 33},
-      {13, 250, 9}, {129, 31, 20}, {40, 257, 11}, {20, 30, 257}, {131, 259, 260}};
+      {13, 250, 9}, {129, 31, 20}, {40, 257, 11}, {20, 30, 257}, {131, 259, 260},
+      {1030, 20, 30}};  // m >= 1024: the taller 256-row tiles, with a ragged last tile
   return shapes;
 }
 
@@ -402,7 +403,8 @@ TEST_CASE("Every GEMM micro-kernel variant the CPU supports matches the referenc
   for (GemmIsa isa : {GemmIsa::kGeneric, GemmIsa::kAvx2, GemmIsa::kAvx512}) {
     if (!SetGemmIsa(isa)) continue;
     ++variants;
-    for (const Shape& s : {Shape{37, 70, 300}, Shape{129, 33, 5}, Shape{6, 257, 40}}) {
+    for (const Shape& s :
+         {Shape{37, 70, 300}, Shape{129, 33, 5}, Shape{6, 257, 40}, Shape{1025, 40, 7}}) {
       for (bool tb : {false, true}) {
         std::vector<float> a = RandomFloats(gen, s.m * s.k), b = RandomFloats(gen, s.k * s.n);
         std::vector<float> c0(s.m * s.n, 0.0f);
