@@ -220,10 +220,6 @@ void AttemptManager::OnAssignment(const v1::Assignment& a) {
   Attempt& attempt = attempts_[id];
   attempt.id = id;
   attempt.devices.assign(a.device_indices().begin(), a.device_indices().end());
-  if (draining_) {
-    FinishLocked(attempt, v1::ATTEMPT_STATE_FAILED, -1, 0, "node is draining");
-    return;
-  }
   if (absl::Status claimed = devices_->Claim(id, attempt.devices); !claimed.ok()) {
     attempt.devices.clear();
     FinishLocked(attempt, v1::ATTEMPT_STATE_FAILED, -1, 0,

@@ -212,9 +212,10 @@ class FakeServer {
 
 // The agent's objects wired like hac-agent's main.cc.
 struct Agent {
-  explicit Agent(const std::string& server, const testing::TempDir& dir) {
+  explicit Agent(const std::string& server, const testing::TempDir& dir,
+                 std::vector<std::string> device_flags = {"sim-npu:2"}) {
     std::ofstream(dir.File("join.token")) << kJoinToken << "\n";
-    auto config = ParseDeviceFlags({"sim-npu:2"}, {});
+    auto config = ParseDeviceFlags(device_flags, {});
     REQUIRE(config.ok());
     auto d = NodeDevices::Create(*config, dir.File("state/devices"), gen);
     REQUIRE(d.ok());
@@ -223,6 +224,7 @@ struct Agent {
     mo.node = "n1";
     mo.state_dir = dir.File("state");
     mo.kill_grace = absl::Seconds(2);
+    mo.workload_dirs = {std::string(HAC_BIN_DIR) + "/workloads"};
     mo.clock = &clock;
     auto m = AttemptManager::Create(mo, devices.get(), [this](v1::AgentMessage msg) {
       outbox.Push(std::move(msg));
@@ -440,6 +442,42 @@ TEST_CASE("SessionClient ends a preempted attempt in PREEMPTED and a failing one
     CHECK(reports >= 2);
   }
   fake.Stop();
+}
+
+TEST_CASE("SessionClient runs a built-in workload and bills its device busy time as active") {
+  testing::TempDir dir;
+  FakeServer fake;
+  fake.Start();
+  Agent agent(fake.address(), dir, {"emu-gpu:1"});
+  agent.session->Start();
+  REQUIRE(testing::PollUntil([&] { return fake.service.HelloCount() >= 1; }, kWait));
+  v1::ServerMessage m;
+  v1::Assignment* a = m.mutable_assignment();
+  a->set_attempt_id("j-5.1");
+  a->add_device_indices(0);
+  a->mutable_spec()->mutable_workload()->set_name("gemm");
+  for (const char* arg : {"--m=512", "--n=512", "--k=512", "--iters=4", "--dtype=f32"}) {
+    a->mutable_spec()->mutable_workload()->add_args(arg);
+  }
+  fake.service.Send(m);
+  REQUIRE(testing::PollUntil([&] { return fake.service.HasFinalStatus("j-5.1"); },
+                             absl::Seconds(30)));
+  v1::AttemptStatus last = fake.service.Statuses("j-5.1").back();
+  INFO(fake.service.Log("j-5.1", v1::LOG_STREAM_STDERR));
+  CHECK(last.state() == v1::ATTEMPT_STATE_SUCCEEDED);
+  CHECK(absl::StrContains(fake.service.Log("j-5.1", v1::LOG_STREAM_STDOUT), "{"));
+  absl::MutexLock lock(&fake.service.mu);
+  int64_t active = -1, allocated = -1;
+  for (const auto& msg : fake.service.received) {
+    for (const auto& c : msg.usage().counters()) {
+      if (c.attempt_id() == "j-5.1" && c.final()) {
+        active = c.active_ms();
+        allocated = c.allocated_ms();
+      }
+    }
+  }
+  CHECK(active > 0);
+  CHECK(active <= allocated);
 }
 
 // True when the process is gone or a zombie (killed, not yet reaped by its new parent).
