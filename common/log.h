@@ -43,9 +43,10 @@ class LogLine {
 #define HAC_LOG_LEVEL_WARNING ::hac::common::LogLevel::kWarning
 #define HAC_LOG_LEVEL_ERROR ::hac::common::LogLevel::kError
 
-#define HAC_LOG(level)                                                \
-  if (HAC_LOG_LEVEL_##level < ::hac::common::MinLogLevel()) {         \
-  } else                                                              \
-    ::hac::common::LogLine(HAC_LOG_LEVEL_##level, __FILE__, __LINE__).stream()
+// A one-pass loop rather than `if`, so `if (x) HAC_LOG(INFO) << ...; else ...` stays unambiguous.
+#define HAC_LOG(level)                                                                \
+  for (bool hac_log_on_ = HAC_LOG_LEVEL_##level >= ::hac::common::MinLogLevel(); hac_log_on_; \
+       hac_log_on_ = false)                                                          \
+  ::hac::common::LogLine(HAC_LOG_LEVEL_##level, __FILE__, __LINE__).stream()
 
 #endif  // HAC_COMMON_LOG_H_

@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/limits.h"
@@ -55,9 +56,17 @@ absl::StatusOr<hac::v1::SubmitJobResponse> JobManager::Submit(
   RETURN_IF_ERROR(ValidateJobSpec(req.spec()));
   hac::v1::SubmitJobResponse resp;
   if (req.dry_run()) {
-    hac::v1::DryRunResult* dr = resp.mutable_dry_run();
-    dr->set_placeable_now(false);
-    dr->set_reason(kNoNodesReason);
+    if (listener_ == nullptr) {
+      resp.mutable_dry_run()->set_reason(kNoNodesReason);
+      return resp;
+    }
+    store::JobRecord probe;
+    probe.tenant_id = caller.tenant_id;
+    probe.tenant = caller.tenant;
+    probe.spec = req.spec();
+    ApplyJobSpecDefaults(probe.spec);
+    probe.create_time = probe.update_time = clock_.Now();
+    ASSIGN_OR_RETURN(*resp.mutable_dry_run(), listener_->DryRun(probe));
     return resp;
   }
   store::NewJob job;
@@ -70,6 +79,7 @@ absl::StatusOr<hac::v1::SubmitJobResponse> JobManager::Submit(
   if (!result.replay) {
     metrics_.JobSubmitted(caller.tenant);
     metrics_.SetCommitCounters(store_.commit_batches(), store_.commit_writes());
+    if (listener_ != nullptr) listener_->JobSubmitted(result.job);
   }
   *resp.mutable_job() = JobToProto(result.job);
   resp.set_idempotent_replay(result.replay);
@@ -92,7 +102,81 @@ absl::StatusOr<store::JobRecord> JobManager::Visible(const Principal& caller,
 absl::StatusOr<hac::v1::Job> JobManager::Get(const Principal& caller,
                                              const hac::v1::GetJobRequest& req) {
   ASSIGN_OR_RETURN(store::JobRecord job, Visible(caller, req.id()));
-  return JobToProto(job);
+  hac::v1::Job out = JobToProto(job);
+  ASSIGN_OR_RETURN(std::vector<hac::v1::Attempt> attempts, store_.ListAttempts(job.id));
+  for (hac::v1::Attempt& a : attempts) {
+    ASSIGN_OR_RETURN(std::vector<store::UsageCounterRecord> usage, store_.GetUsage(a.id()));
+    for (const store::UsageCounterRecord& u : usage) {
+      hac::v1::DeviceUsage* du = a.add_usage();
+      for (const hac::v1::DeviceRef& d : a.devices()) {
+        if (d.index() == u.device_index) *du->mutable_device() = d;
+      }
+      du->set_allocated_ms(u.allocated_ms);
+      du->set_active_ms(u.active_ms);
+    }
+    *out.add_attempts() = std::move(a);
+  }
+  return out;
+}
+
+void JobManager::JobChanged(const store::JobRecord& before, const store::JobRecord& after) {
+  metrics_.JobStateChanged(before.state, after.state);
+  NotifyChanged(after.id);
+}
+
+absl::Status JobManager::Logs(const Principal& caller, const hac::v1::GetJobLogsRequest& req,
+                              const std::function<bool(const hac::v1::LogChunk&)>& send,
+                              const std::function<bool()>& cancelled) {
+  ASSIGN_OR_RETURN(store::JobRecord job, Visible(caller, req.id()));
+  if (logs_ == nullptr) return absl::UnavailableError("logs are not kept by this hacd");
+  if (req.offset() < 0) return absl::InvalidArgumentError("offset: must not be negative");
+  constexpr int64_t kChunk = 64 * 1024;
+  int64_t offset = req.offset();
+  for (;;) {
+    ASSIGN_OR_RETURN(std::vector<hac::v1::Attempt> attempts, store_.ListAttempts(job.id));
+    if (attempts.empty()) {
+      if (!req.follow()) return absl::NotFoundError(
+          absl::StrCat("job ", req.id(), " has not started yet: no logs"));
+    } else {
+      const hac::v1::Attempt* a = &attempts.back();
+      if (req.attempt() != 0) {
+        a = nullptr;
+        for (const auto& x : attempts) {
+          if (x.number() == req.attempt()) a = &x;
+        }
+        if (a == nullptr) {
+          return absl::NotFoundError(absl::StrCat("job ", req.id(), " has no attempt ",
+                                                  req.attempt()));
+        }
+      }
+      const bool ended = a->state() != hac::v1::ATTEMPT_STATE_ASSIGNED &&
+                         a->state() != hac::v1::ATTEMPT_STATE_RUNNING;
+      for (;;) {
+        ASSIGN_OR_RETURN(std::string data, logs_->Read(a->id(), req.stream(), offset, kChunk));
+        if (data.empty()) break;
+        hac::v1::LogChunk chunk;
+        chunk.set_offset(offset);
+        chunk.set_attempt(a->number());
+        offset += static_cast<int64_t>(data.size());
+        chunk.set_data(std::move(data));
+        if (!send(chunk)) return absl::CancelledError("reader went away");
+      }
+      if (ended || !req.follow()) {
+        hac::v1::LogChunk last;
+        last.set_offset(offset);
+        last.set_attempt(a->number());
+        last.set_eof(ended);
+        last.set_truncated(logs_->Truncated(a->id()));
+        send(last);
+        return absl::OkStatus();
+      }
+    }
+    // Following: wait for more output or the end of the attempt.
+    for (int i = 0; i < 4; ++i) {
+      if (cancelled()) return absl::CancelledError("reader went away");
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  }
 }
 
 absl::StatusOr<hac::v1::ListJobsResponse> JobManager::List(const Principal& caller,
@@ -149,6 +233,7 @@ absl::StatusOr<hac::v1::Job> JobManager::Cancel(const Principal& caller,
   ASSIGN_OR_RETURN(auto change, store_.CancelJob(job.id, reason));
   metrics_.JobStateChanged(change.first.state, change.second.state);
   NotifyChanged(job.id);
+  if (listener_ != nullptr) listener_->JobCancelled(change.second);
   return JobToProto(change.second);
 }
 

@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "hac/v1/jobs.pb.h"
 #include "server/auth.h"
+#include "server/logs.h"
 #include "server/metrics.h"
 #include "server/store/store.h"
 
@@ -26,6 +27,18 @@ namespace hac::server {
 // Converts a stored job to its API form (attempts are added by the caller when needed).
 hac::v1::Job JobToProto(const store::JobRecord& job);
 
+// What JobManager tells the component that places jobs (hacd's ClusterManager).
+class JobListener {
+ public:
+  virtual ~JobListener() = default;
+  // After a new job was committed.
+  virtual void JobSubmitted(const store::JobRecord& job) = 0;
+  // After a job was committed as CANCELLED (it may still be running).
+  virtual void JobCancelled(const store::JobRecord& job) = 0;
+  // Where a job would go now, without submitting it.
+  virtual absl::StatusOr<hac::v1::DryRunResult> DryRun(const store::JobRecord& job) = 0;
+};
+
 class JobManager {
  public:
   JobManager(store::Store& store, Metrics& metrics, const common::Clock& clock)
@@ -33,6 +46,12 @@ class JobManager {
 
   // Loads the job-state gauges from the store.
   absl::Status Init();
+  // Set once at start-up, before serving. Without one, jobs stay pending.
+  void SetListener(JobListener* listener) { listener_ = listener; }
+  // Logs of attempts (GetJobLogs). Set once at start-up.
+  void SetLogStore(LogStore* logs) { logs_ = logs; }
+  // A job changed state elsewhere (its attempts): updates metrics and wakes watchers.
+  void JobChanged(const store::JobRecord& before, const store::JobRecord& after);
 
   absl::StatusOr<hac::v1::SubmitJobResponse> Submit(const Principal& caller,
                                                     const hac::v1::SubmitJobRequest& req);
@@ -48,6 +67,11 @@ class JobManager {
                      const std::function<bool(const hac::v1::JobEvent&)>& send,
                      const std::function<bool()>& cancelled);
 
+  // Streams an attempt's output from `offset`; with follow, until the attempt ends.
+  absl::Status Logs(const Principal& caller, const hac::v1::GetJobLogsRequest& req,
+                    const std::function<bool(const hac::v1::LogChunk&)>& send,
+                    const std::function<bool()>& cancelled);
+
   // Tells watchers that a job changed (called by whoever changed it).
   void NotifyChanged(int64_t job_id);
 
@@ -59,6 +83,8 @@ class JobManager {
   store::Store& store_;
   Metrics& metrics_;
   const common::Clock& clock_;
+  JobListener* listener_ = nullptr;
+  LogStore* logs_ = nullptr;
 
   // Change counters of watched jobs; waiters wait for theirs to move.
   absl::Mutex watch_mu_;

@@ -26,6 +26,8 @@
 #include "common/log.h"
 #include "prometheus/exposer.h"
 #include "server/admin.h"
+#include "server/cluster.h"
+#include "server/logs.h"
 #include "server/auth.h"
 #include "server/grpc/rpc.h"
 #include "server/grpc/services.h"
@@ -41,6 +43,14 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:7071",
 ABSL_FLAG(std::string, admin_token_file, "",
           "where the first admin token is written on first start, mode 0600 "
           "(default: <db>.admin-token)");
+ABSL_FLAG(std::string, log_dir, "", "where attempts' output is kept (default: <db>.logs)");
+ABSL_FLAG(int64_t, log_cap_bytes, 64 << 20, "most bytes kept per attempt and stream");
+ABSL_FLAG(absl::Duration, heartbeat_timeout, absl::Seconds(10),
+          "a node whose agent is silent this long (server clock) is LOST");
+ABSL_FLAG(absl::Duration, schedule_tick, absl::Seconds(1),
+          "scheduling passes run on events and at least this often");
+ABSL_FLAG(absl::Duration, cancel_grace, absl::Seconds(10),
+          "SIGTERM-to-SIGKILL grace for cancelled and preempted attempts");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve gRPC over TLS");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls-cert");
 
@@ -119,11 +129,29 @@ int main(int argc, char** argv) {
   if (absl::Status s = jobs.Init(); !s.ok()) return Fail(s);
   hac::server::AdminManager admin(**store, auth, clock);
 
+  std::string log_dir = absl::GetFlag(FLAGS_log_dir);
+  if (log_dir.empty()) log_dir = db_path + ".logs";
+  auto logs = hac::server::LogStore::Create(log_dir, absl::GetFlag(FLAGS_log_cap_bytes));
+  if (!logs.ok()) return Fail(logs.status());
+  jobs.SetLogStore(logs->get());
+  hac::server::ClusterManager::Options cluster_options;
+  cluster_options.heartbeat_timeout = absl::GetFlag(FLAGS_heartbeat_timeout);
+  cluster_options.tick = absl::GetFlag(FLAGS_schedule_tick);
+  cluster_options.grace = absl::GetFlag(FLAGS_cancel_grace);
+  if (auto text = (*store)->GetSetting("scheduler_config"); text.ok() && text->has_value()) {
+    cluster_options.scheduler_config = **text;
+  }
+  auto cluster = hac::server::ClusterManager::Create(**store, auth, jobs, **logs, clock,
+                                                     cluster_options);
+  if (!cluster.ok()) return Fail(cluster.status());
+  jobs.SetListener(cluster->get());
+  if (absl::Status s = (*cluster)->Start(); !s.ok()) return Fail(s);
+
   hac::server::grpc_glue::Rpc rpc(auth, metrics, clock);
   hac::server::grpc_glue::JobServiceImpl job_service(rpc, jobs);
   hac::server::grpc_glue::AdminServiceImpl admin_service(rpc, admin);
-  hac::server::grpc_glue::NodeServiceImpl node_service(rpc);
-  hac::server::grpc_glue::PoolServiceImpl pool_service(rpc);
+  hac::server::grpc_glue::NodeServiceImpl node_service(rpc, **cluster);
+  hac::server::grpc_glue::PoolServiceImpl pool_service(rpc, **cluster);
   hac::server::grpc_glue::BillingServiceImpl billing_service(rpc);
 
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
@@ -181,6 +209,7 @@ int main(int argc, char** argv) {
   server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
+  (*cluster)->Stop();
   HAC_LOG(INFO) << "stopped";
   return 0;
 }

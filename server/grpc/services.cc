@@ -36,9 +36,13 @@ Status JobServiceImpl::WatchJob(ServerContext* ctx, const hac::v1::WatchJobReque
   });
 }
 
-Status JobServiceImpl::GetJobLogs(ServerContext* ctx, const hac::v1::GetJobLogsRequest*,
-                                  grpc::ServerWriter<hac::v1::LogChunk>*) {
-  return rpc_.NotYet("GetJobLogs", ctx, "job logs arrive with the node agent");
+Status JobServiceImpl::GetJobLogs(ServerContext* ctx, const hac::v1::GetJobLogsRequest* req,
+                                  grpc::ServerWriter<hac::v1::LogChunk>* writer) {
+  return rpc_.Run("GetJobLogs", ctx, [&](const Principal& p) {
+    return jobs_.Logs(
+        p, *req, [&](const hac::v1::LogChunk& c) { return writer->Write(c); },
+        [&] { return ctx->IsCancelled(); });
+  });
 }
 
 // ---- AdminService ----
@@ -120,18 +124,37 @@ Status AdminServiceImpl::WhoAmI(ServerContext* ctx, const hac::v1::WhoAmIRequest
 // ---- Services of later releases ----
 
 namespace {
-constexpr char kAgent[] = "nodes join with the node-agent release";
 constexpr char kPools[] = "node pools arrive with the node-pool release";
 constexpr char kBilling[] = "metering and billing arrive with the billing release";
 }  // namespace
 
-Status NodeServiceImpl::RegisterNode(ServerContext* ctx, const hac::v1::RegisterNodeRequest*,
-                                     hac::v1::RegisterNodeResponse*) {
-  return rpc_.NotYet("RegisterNode", ctx, kAgent);
+Status NodeServiceImpl::RegisterNode(ServerContext* ctx, const hac::v1::RegisterNodeRequest* req,
+                                     hac::v1::RegisterNodeResponse* resp) {
+  return rpc_.Unary("RegisterNode", ctx, resp,
+                    [&](const Principal& p) { return cluster_.RegisterNode(p, *req); });
 }
+
+namespace {
+class GrpcSessionStream final : public SessionStream {
+ public:
+  explicit GrpcSessionStream(
+      grpc::ServerReaderWriter<hac::v1::ServerMessage, hac::v1::AgentMessage>* s)
+      : s_(s) {}
+  bool Read(hac::v1::AgentMessage* msg) override { return s_->Read(msg); }
+  bool Write(const hac::v1::ServerMessage& msg) override { return s_->Write(msg); }
+
+ private:
+  grpc::ServerReaderWriter<hac::v1::ServerMessage, hac::v1::AgentMessage>* s_;
+};
+}  // namespace
+
 Status NodeServiceImpl::Session(
-    ServerContext* ctx, grpc::ServerReaderWriter<hac::v1::ServerMessage, hac::v1::AgentMessage>*) {
-  return rpc_.NotYet("Session", ctx, kAgent);
+    ServerContext* ctx,
+    grpc::ServerReaderWriter<hac::v1::ServerMessage, hac::v1::AgentMessage>* stream) {
+  return rpc_.Run("Session", ctx, [&](const Principal& p) {
+    GrpcSessionStream s(stream);
+    return cluster_.RunSession(p, s);
+  });
 }
 
 Status PoolServiceImpl::CreatePool(ServerContext* ctx, const hac::v1::CreatePoolRequest*,
@@ -154,25 +177,33 @@ Status PoolServiceImpl::DeletePool(ServerContext* ctx, const hac::v1::DeletePool
                                    hac::v1::DeletePoolResponse*) {
   return rpc_.NotYet("DeletePool", ctx, kPools);
 }
-Status PoolServiceImpl::ListNodes(ServerContext* ctx, const hac::v1::ListNodesRequest*,
-                                  hac::v1::ListNodesResponse*) {
-  return rpc_.NotYet("ListNodes", ctx, kAgent);
+Status PoolServiceImpl::ListNodes(ServerContext* ctx, const hac::v1::ListNodesRequest* req,
+                                  hac::v1::ListNodesResponse* resp) {
+  return rpc_.Unary("ListNodes", ctx, resp,
+                    [&](const Principal& p) { return cluster_.ListNodes(p, *req); });
 }
-Status PoolServiceImpl::GetNode(ServerContext* ctx, const hac::v1::GetNodeRequest*,
-                                hac::v1::Node*) {
-  return rpc_.NotYet("GetNode", ctx, kAgent);
+Status PoolServiceImpl::GetNode(ServerContext* ctx, const hac::v1::GetNodeRequest* req,
+                                hac::v1::Node* resp) {
+  return rpc_.Unary("GetNode", ctx, resp,
+                    [&](const Principal& p) { return cluster_.GetNode(p, req->name()); });
 }
-Status PoolServiceImpl::CordonNode(ServerContext* ctx, const hac::v1::NodeActionRequest*,
-                                   hac::v1::Node*) {
-  return rpc_.NotYet("CordonNode", ctx, kAgent);
+Status PoolServiceImpl::CordonNode(ServerContext* ctx, const hac::v1::NodeActionRequest* req,
+                                   hac::v1::Node* resp) {
+  return rpc_.Unary("CordonNode", ctx, resp, [&](const Principal& p) {
+    return cluster_.SetNodeState(p, req->name(), hac::v1::NODE_STATE_CORDONED);
+  });
 }
-Status PoolServiceImpl::UncordonNode(ServerContext* ctx, const hac::v1::NodeActionRequest*,
-                                     hac::v1::Node*) {
-  return rpc_.NotYet("UncordonNode", ctx, kAgent);
+Status PoolServiceImpl::UncordonNode(ServerContext* ctx, const hac::v1::NodeActionRequest* req,
+                                     hac::v1::Node* resp) {
+  return rpc_.Unary("UncordonNode", ctx, resp, [&](const Principal& p) {
+    return cluster_.SetNodeState(p, req->name(), hac::v1::NODE_STATE_READY);
+  });
 }
-Status PoolServiceImpl::DrainNode(ServerContext* ctx, const hac::v1::NodeActionRequest*,
-                                  hac::v1::Node*) {
-  return rpc_.NotYet("DrainNode", ctx, kAgent);
+Status PoolServiceImpl::DrainNode(ServerContext* ctx, const hac::v1::NodeActionRequest* req,
+                                  hac::v1::Node* resp) {
+  return rpc_.Unary("DrainNode", ctx, resp, [&](const Principal& p) {
+    return cluster_.SetNodeState(p, req->name(), hac::v1::NODE_STATE_DRAINING);
+  });
 }
 
 Status BillingServiceImpl::GetUsage(ServerContext* ctx, const hac::v1::GetUsageRequest*,

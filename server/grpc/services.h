@@ -12,6 +12,7 @@
 #include "hac/v1/nodes.grpc.pb.h"
 #include "hac/v1/pools.grpc.pb.h"
 #include "server/admin.h"
+#include "server/cluster.h"
 #include "server/grpc/rpc.h"
 #include "server/jobs.h"
 
@@ -73,10 +74,10 @@ class AdminServiceImpl final : public hac::v1::AdminService::Service {
   AdminManager& admin_;
 };
 
-// Implemented by the node-agent release.
+// The agent protocol.
 class NodeServiceImpl final : public hac::v1::NodeService::Service {
  public:
-  explicit NodeServiceImpl(Rpc& rpc) : rpc_(rpc) {}
+  NodeServiceImpl(Rpc& rpc, ClusterManager& cluster) : rpc_(rpc), cluster_(cluster) {}
   grpc::Status RegisterNode(grpc::ServerContext* ctx, const hac::v1::RegisterNodeRequest* req,
                             hac::v1::RegisterNodeResponse* resp) override;
   grpc::Status Session(
@@ -85,12 +86,13 @@ class NodeServiceImpl final : public hac::v1::NodeService::Service {
 
  private:
   Rpc& rpc_;
+  ClusterManager& cluster_;
 };
 
-// Implemented by the node-pool release.
+// Nodes (ListNodes, GetNode, Cordon, Uncordon, Drain); pools arrive with the node-pool release.
 class PoolServiceImpl final : public hac::v1::PoolService::Service {
  public:
-  explicit PoolServiceImpl(Rpc& rpc) : rpc_(rpc) {}
+  PoolServiceImpl(Rpc& rpc, ClusterManager& cluster) : rpc_(rpc), cluster_(cluster) {}
   grpc::Status CreatePool(grpc::ServerContext* ctx, const hac::v1::CreatePoolRequest*,
                           hac::v1::Pool*) override;
   grpc::Status GetPool(grpc::ServerContext* ctx, const hac::v1::GetPoolRequest*,
@@ -114,6 +116,7 @@ class PoolServiceImpl final : public hac::v1::PoolService::Service {
 
  private:
   Rpc& rpc_;
+  ClusterManager& cluster_;
 };
 
 // Implemented by the metering-and-billing release.

@@ -9,6 +9,7 @@
 
 #include "absl/time/time.h"
 #include "hac/v1/jobs.pb.h"
+#include "hac/v1/nodes.pb.h"
 
 namespace hac::server::store {
 
@@ -71,6 +72,26 @@ struct JobFilter {
   std::vector<hac::v1::JobState> states;  // empty: all
   int64_t before_id = 0;                  // 0: from the newest
   int limit = 100;
+};
+
+// A change of one attempt, and with it of its job, committed together.
+struct AttemptChange {
+  int64_t job_id = 0;
+  hac::v1::Attempt attempt;  // the attempt as it is after the change (id, number, state, ...)
+  std::string node;          // the node it runs on (first node of a gang)
+  // The job's new state and reason; UNSPECIFIED leaves the job as it is.
+  hac::v1::JobState job_state = hac::v1::JOB_STATE_UNSPECIFIED;
+  std::string job_reason;
+  bool new_attempt = false;  // insert (and bump the job's attempt count) rather than update
+};
+
+// The latest cumulative usage of one device by one attempt.
+struct UsageCounterRecord {
+  std::string attempt_id;
+  uint32_t device_index = 0;
+  int64_t allocated_ms = 0;
+  int64_t active_ms = 0;
+  bool final = false;
 };
 
 struct QuotaRecord {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/util/time_util.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -53,6 +54,31 @@ constexpr const char* kMigrations[] = {
       borrowable INTEGER NOT NULL,
       PRIMARY KEY(tenant_id, device_class));
     CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    )sql",
+    // 1 -> 2: nodes, attempts and the usage ledger's latest cumulative counters.
+    R"sql(
+    CREATE TABLE nodes(
+      name TEXT PRIMARY KEY,
+      pool TEXT NOT NULL,
+      state INTEGER NOT NULL,
+      node BLOB NOT NULL,
+      register_time_us INTEGER NOT NULL);
+    CREATE TABLE attempts(
+      id TEXT PRIMARY KEY,
+      job_id INTEGER NOT NULL REFERENCES jobs(id),
+      number INTEGER NOT NULL,
+      node TEXT NOT NULL,
+      state INTEGER NOT NULL,
+      attempt BLOB NOT NULL);
+    CREATE INDEX attempts_job ON attempts(job_id, number);
+    CREATE INDEX attempts_node ON attempts(node, state);
+    CREATE TABLE usage_counters(
+      attempt_id TEXT NOT NULL,
+      device_index INTEGER NOT NULL,
+      allocated_ms INTEGER NOT NULL,
+      active_ms INTEGER NOT NULL,
+      final INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY(attempt_id, device_index));
     )sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
@@ -481,6 +507,236 @@ absl::StatusOr<std::map<hac::v1::JobState, int64_t>> Store::CountJobsByState() {
       ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;
       out[static_cast<hac::v1::JobState>(st->ColumnInt64(0))] = st->ColumnInt64(1);
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+// ---- nodes ----
+
+absl::Status Store::PutNode(const hac::v1::Node& node) {
+  const std::string bytes = DeterministicBytes(node);
+  const int64_t registered = google::protobuf::util::TimeUtil::TimestampToMicroseconds(
+      node.register_time());
+  return writer_->Write([&](Database& db) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * st,
+                     db.Cached("INSERT INTO nodes(name, pool, state, node, register_time_us) "
+                               "VALUES(?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+                               "pool = excluded.pool, state = excluded.state, node = excluded.node, "
+                               "register_time_us = excluded.register_time_us"));
+    st->BindText(1, node.name());
+    st->BindText(2, node.pool());
+    st->BindInt64(3, node.state());
+    st->BindBlob(4, bytes);
+    st->BindInt64(5, registered);
+    return st->Run();
+  });
+}
+
+absl::StatusOr<hac::v1::Node> Store::GetNode(absl::string_view name) {
+  hac::v1::Node out;
+  RETURN_IF_ERROR(Read([&](Database& db) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * st, db.Cached("SELECT node FROM nodes WHERE name = ?"));
+    st->BindText(1, name);
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) return absl::NotFoundError(absl::StrCat("node \"", name, "\" not found"));
+    if (!out.ParseFromString(st->ColumnBlob(0))) return absl::DataLossError("node does not parse");
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<std::vector<hac::v1::Node>> Store::ListNodes() {
+  std::vector<hac::v1::Node> out;
+  RETURN_IF_ERROR(Read([&](Database& db) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * st, db.Cached("SELECT node FROM nodes ORDER BY name"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      hac::v1::Node n;
+      if (!n.ParseFromString(st->ColumnBlob(0))) return absl::DataLossError("node does not parse");
+      out.push_back(std::move(n));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+// ---- attempts ----
+
+absl::StatusOr<std::pair<JobRecord, JobRecord>> Store::ApplyAttemptChange(
+    const AttemptChange& change) {
+  std::pair<JobRecord, JobRecord> out;
+  const std::string bytes = DeterministicBytes(change.attempt);
+  RETURN_IF_ERROR(writer_->Write([&](Database& db) -> absl::Status {
+    ASSIGN_OR_RETURN(out.first, GetJobOn(db, change.job_id));
+    const char* sql = change.new_attempt
+                          ? "INSERT INTO attempts(node, state, attempt, id, job_id, number) "
+                            "VALUES(?, ?, ?, ?, ?, ?)"
+                          : "UPDATE attempts SET node = ?, state = ?, attempt = ? WHERE id = ?";
+    ASSIGN_OR_RETURN(Statement * st, db.Cached(sql));
+    st->BindText(1, change.node);
+    st->BindInt64(2, change.attempt.state());
+    st->BindBlob(3, bytes);
+    st->BindText(4, change.attempt.id());
+    if (change.new_attempt) {
+      st->BindInt64(5, change.job_id);
+      st->BindInt64(6, change.attempt.number());
+    }
+    RETURN_IF_ERROR(st->Run());
+    if (!change.new_attempt && db.Changes() == 0) {
+      return absl::NotFoundError(absl::StrCat("attempt ", change.attempt.id(), " not found"));
+    }
+    if (change.job_state != hac::v1::JOB_STATE_UNSPECIFIED || change.new_attempt) {
+      const int64_t now = ToMicros(clock_.Now());
+      const hac::v1::JobState state = change.job_state != hac::v1::JOB_STATE_UNSPECIFIED
+                                          ? change.job_state
+                                          : out.first.state;
+      ASSIGN_OR_RETURN(
+          Statement * job,
+          db.Cached("UPDATE jobs SET state = ?, reason = ?, update_time_us = ?, "
+                    "end_time_us = ?, attempt_count = max(attempt_count, ?) WHERE id = ?"));
+      job->BindInt64(1, state);
+      job->BindText(2, change.job_state != hac::v1::JOB_STATE_UNSPECIFIED ? change.job_reason
+                                                                            : out.first.reason);
+      job->BindInt64(3, now);
+      if (IsFinal(state)) {
+        job->BindInt64(4, now);
+      } else {
+        job->BindNull(4);
+      }
+      job->BindInt64(5, change.attempt.number());
+      job->BindInt64(6, change.job_id);
+      RETURN_IF_ERROR(job->Run());
+    }
+    ASSIGN_OR_RETURN(out.second, GetJobOn(db, change.job_id));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<std::vector<hac::v1::Attempt>> Store::ListAttempts(int64_t job_id) {
+  std::vector<hac::v1::Attempt> out;
+  RETURN_IF_ERROR(Read([&](Database& db) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * st,
+                     db.Cached("SELECT attempt FROM attempts WHERE job_id = ? ORDER BY number"));
+    st->BindInt64(1, job_id);
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      hac::v1::Attempt a;
+      if (!a.ParseFromString(st->ColumnBlob(0))) {
+        return absl::DataLossError("attempt does not parse");
+      }
+      out.push_back(std::move(a));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<int64_t, hac::v1::Attempt>>> Store::ListActiveAttempts(
+    absl::string_view node) {
+  std::vector<std::pair<int64_t, hac::v1::Attempt>> out;
+  RETURN_IF_ERROR(Read([&](Database& db) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * st,
+                     db.Cached("SELECT job_id, attempt FROM attempts WHERE state IN (1, 2) AND "
+                               "(?1 = '' OR node = ?1) ORDER BY job_id, number"));
+    st->BindText(1, node);
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      hac::v1::Attempt a;
+      if (!a.ParseFromString(st->ColumnBlob(1))) {
+        return absl::DataLossError("attempt does not parse");
+      }
+      out.emplace_back(st->ColumnInt64(0), std::move(a));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<std::vector<JobRecord>> Store::ListUnfinishedJobs() {
+  std::vector<JobRecord> out;
+  RETURN_IF_ERROR(Read([&](Database& db) -> absl::Status {
+    static const std::string sql =
+        absl::StrCat("SELECT ", kJobColumns, " FROM jobs j JOIN tenants t ON t.id = j.tenant_id ",
+                     "WHERE j.state IN (1, 2, 3) ORDER BY j.id");
+    ASSIGN_OR_RETURN(Statement * st, db.Cached(sql.c_str()));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(JobRecord j, ReadJob(*st));
+      out.push_back(std::move(j));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status Store::SetJobReason(int64_t job_id, absl::string_view reason) {
+  return writer_->Write([&](Database& db) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * st,
+                     db.Cached("UPDATE jobs SET reason = ? WHERE id = ? AND state = 1"));
+    st->BindText(1, reason);
+    st->BindInt64(2, job_id);
+    return st->Run();
+  });
+}
+
+// ---- usage ----
+
+absl::StatusOr<std::vector<UsageCounterRecord>> Store::RecordUsage(
+    const std::vector<UsageCounterRecord>& counters) {
+  std::vector<UsageCounterRecord> backwards;
+  RETURN_IF_ERROR(writer_->Write([&](Database& db) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * get,
+                     db.Cached("SELECT allocated_ms, active_ms FROM usage_counters "
+                               "WHERE attempt_id = ? AND device_index = ?"));
+    ASSIGN_OR_RETURN(
+        Statement * put,
+        db.Cached("INSERT INTO usage_counters(attempt_id, device_index, allocated_ms, active_ms, "
+                  "final) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(attempt_id, device_index) DO "
+                  "UPDATE SET allocated_ms = max(allocated_ms, excluded.allocated_ms), "
+                  "active_ms = max(active_ms, excluded.active_ms), "
+                  "final = max(final, excluded.final)"));
+    for (const UsageCounterRecord& c : counters) {
+      get->Reset();
+      get->BindText(1, c.attempt_id);
+      get->BindInt64(2, c.device_index);
+      ASSIGN_OR_RETURN(bool row, get->Step());
+      if (row && (c.allocated_ms < get->ColumnInt64(0) || c.active_ms < get->ColumnInt64(1))) {
+        // A replay or a reordered report carries the same or older values; only values
+        // strictly below what is stored are "backwards", and they change nothing.
+        backwards.push_back(c);
+      }
+      put->Reset();
+      put->BindText(1, c.attempt_id);
+      put->BindInt64(2, c.device_index);
+      put->BindInt64(3, c.allocated_ms);
+      put->BindInt64(4, c.active_ms);
+      put->BindInt64(5, c.final ? 1 : 0);
+      RETURN_IF_ERROR(put->Run());
+    }
+    return absl::OkStatus();
+  }));
+  return backwards;
+}
+
+absl::StatusOr<std::vector<UsageCounterRecord>> Store::GetUsage(absl::string_view attempt_id) {
+  std::vector<UsageCounterRecord> out;
+  RETURN_IF_ERROR(Read([&](Database& db) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * st,
+                     db.Cached("SELECT device_index, allocated_ms, active_ms, final FROM "
+                               "usage_counters WHERE attempt_id = ? ORDER BY device_index"));
+    st->BindText(1, attempt_id);
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      out.push_back({std::string(attempt_id), static_cast<uint32_t>(st->ColumnInt64(0)),
+                     st->ColumnInt64(1), st->ColumnInt64(2), st->ColumnInt64(3) != 0});
     }
     return absl::OkStatus();
   }));

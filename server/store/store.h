@@ -30,7 +30,7 @@ namespace hac::server::store {
 class Store {
  public:
   // The schema version this build migrates to.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the database at `path` and migrates it to kSchemaVersion. A database
   // from a newer build is refused (FAILED_PRECONDITION).
@@ -62,6 +62,31 @@ class Store {
   // Returns the job before (first) and after (second) the change.
   absl::StatusOr<std::pair<JobRecord, JobRecord>> CancelJob(int64_t id, absl::string_view reason);
   absl::StatusOr<std::map<hac::v1::JobState, int64_t>> CountJobsByState();
+
+  // Nodes, stored whole (hac.v1.Node) with their name, pool and state.
+  absl::Status PutNode(const hac::v1::Node& node);
+  absl::StatusOr<hac::v1::Node> GetNode(absl::string_view name);  // NOT_FOUND
+  absl::StatusOr<std::vector<hac::v1::Node>> ListNodes();
+
+  // Commits an attempt change and its job's transition in one transaction. Returns the job
+  // before (first) and after (second).
+  absl::StatusOr<std::pair<JobRecord, JobRecord>> ApplyAttemptChange(const AttemptChange& change);
+  // A job's attempts, oldest first.
+  absl::StatusOr<std::vector<hac::v1::Attempt>> ListAttempts(int64_t job_id);
+  // Attempts in ASSIGNED or RUNNING state (on `node`, or everywhere when empty), with their
+  // job ids.
+  absl::StatusOr<std::vector<std::pair<int64_t, hac::v1::Attempt>>> ListActiveAttempts(
+      absl::string_view node);
+  // Jobs not yet ended (PENDING, ASSIGNED, RUNNING), oldest first.
+  absl::StatusOr<std::vector<JobRecord>> ListUnfinishedJobs();
+  // Sets a pending job's reason (no state change, no update time change).
+  absl::Status SetJobReason(int64_t job_id, absl::string_view reason);
+
+  // Usage ledger: keeps the maximum of each cumulative counter, so duplicated, reordered and
+  // replayed reports change nothing. Returns the counters that went backwards (ignored).
+  absl::StatusOr<std::vector<UsageCounterRecord>> RecordUsage(
+      const std::vector<UsageCounterRecord>& counters);
+  absl::StatusOr<std::vector<UsageCounterRecord>> GetUsage(absl::string_view attempt_id);
 
   // Quotas per tenant and device class.
   absl::StatusOr<QuotaRecord> SetQuota(int64_t tenant_id, const QuotaRecord& quota);

@@ -1,0 +1,950 @@
+#include "server/cluster.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "google/protobuf/util/time_util.h"
+#include "scheduler/config.h"
+#include "server/validation.h"
+
+namespace hac::server {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+google::protobuf::Timestamp ToProtoTime(absl::Time t) {
+  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
+}
+
+bool IsFinalAttempt(hac::v1::AttemptState s) {
+  return s != hac::v1::ATTEMPT_STATE_ASSIGNED && s != hac::v1::ATTEMPT_STATE_RUNNING &&
+         s != hac::v1::ATTEMPT_STATE_UNSPECIFIED;
+}
+
+std::string AttemptStateName(hac::v1::AttemptState s) {
+  std::string n = hac::v1::AttemptState_Name(s);
+  return n.substr(std::string("ATTEMPT_STATE_").size());
+}
+
+}  // namespace
+
+// One agent session: its outbound queue and the writer thread draining it.
+struct ClusterManager::Session {
+  explicit Session(SessionStream& s) : stream(s) {
+    writer = std::thread([this] {
+      for (;;) {
+        hac::v1::ServerMessage msg;
+        {
+          absl::MutexLock lock(&mu);
+          mu.Await(absl::Condition(
+              +[](Session* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+                return s->closed || !s->outbox.empty();
+              },
+              this));
+          if (outbox.empty()) return;
+          msg = std::move(outbox.front());
+          outbox.pop_front();
+        }
+        if (!stream.Write(msg)) {
+          absl::MutexLock lock(&mu);
+          closed = true;
+          outbox.clear();
+          return;
+        }
+      }
+    });
+  }
+  ~Session() {
+    Close();
+    writer.join();
+  }
+  void Push(hac::v1::ServerMessage msg) {
+    absl::MutexLock lock(&mu);
+    if (!closed) outbox.push_back(std::move(msg));
+  }
+  // Lets the writer finish what is queued, then stop.
+  void Close() {
+    absl::MutexLock lock(&mu);
+    closed = true;
+  }
+
+  SessionStream& stream;
+  absl::Mutex mu;
+  std::deque<hac::v1::ServerMessage> outbox ABSL_GUARDED_BY(mu);
+  bool closed ABSL_GUARDED_BY(mu) = false;
+  std::thread writer;
+};
+
+std::string AttemptIdString(int64_t job_id, uint32_t number) {
+  return absl::StrCat(store::JobIdString(job_id), ".", number);
+}
+
+absl::StatusOr<std::unique_ptr<ClusterManager>> ClusterManager::Create(
+    store::Store& store, Authenticator& auth, JobManager& jobs, LogStore& logs,
+    const common::Clock& clock, Options options) {
+  ASSIGN_OR_RETURN(scheduler::SchedulerConfig config,
+                   scheduler::ParseSchedulerConfig(options.scheduler_config));
+  ASSIGN_OR_RETURN(std::unique_ptr<scheduler::Scheduler> sched,
+                   scheduler::Scheduler::Create(config));
+  return std::unique_ptr<ClusterManager>(
+      new ClusterManager(store, auth, jobs, logs, clock, std::move(options), std::move(sched)));
+}
+
+ClusterManager::ClusterManager(store::Store& store, Authenticator& auth, JobManager& jobs,
+                               LogStore& logs, const common::Clock& clock, Options options,
+                               std::unique_ptr<scheduler::Scheduler> sched)
+    : store_(store),
+      auth_(auth),
+      jobs_(jobs),
+      logs_(logs),
+      clock_(clock),
+      options_(std::move(options)),
+      sched_(std::move(sched)) {}
+
+ClusterManager::~ClusterManager() { Stop(); }
+
+scheduler::JobRequest ClusterManager::ToRequest(const store::JobRecord& job) const {
+  scheduler::JobRequest r;
+  r.id = scheduler::JobId{store::JobIdString(job.id)};
+  r.tenant = job.tenant;
+  r.priority = job.spec.priority();
+  r.submit_time = job.create_time;
+  for (const hac::v1::DeviceRequest& d : job.spec.devices()) {
+    scheduler::DeviceRequest a;
+    a.device_class = d.device_class();
+    if (!d.model().empty()) a.model = d.model();
+    a.count = static_cast<int>(d.count());
+    a.nodes = static_cast<int>(std::max<uint32_t>(1, d.nodes()));
+    a.memory_bytes = static_cast<int64_t>(d.memory_bytes());
+    a.relative_speed =
+        static_cast<double>(d.relative_speed_permille() == 0 ? 1000 : d.relative_speed_permille()) /
+        1000.0;
+    r.alternatives.push_back(std::move(a));
+  }
+  r.max_runtime = absl::Seconds(job.spec.max_runtime().seconds());
+  r.optimize_for = job.spec.optimize() == hac::v1::OPTIMIZE_COST ? scheduler::OptimizeFor::kCost
+                                                                 : scheduler::OptimizeFor::kTime;
+  r.grace_period = options_.grace;
+  return r;
+}
+
+namespace {
+
+scheduler::NodeSpec ToNodeSpec(const hac::v1::Node& n) {
+  scheduler::NodeSpec spec;
+  spec.id = scheduler::NodeId{n.name()};
+  spec.pool = n.pool();
+  for (const hac::v1::Device& d : n.devices()) {
+    if (d.health() == hac::v1::DEVICE_HEALTH_UNHEALTHY) continue;
+    spec.devices.push_back({static_cast<int>(d.index()), d.device_class(), d.model(),
+                            static_cast<int64_t>(d.memory_bytes())});
+  }
+  return spec;
+}
+
+}  // namespace
+
+absl::Status ClusterManager::Start() {
+  ASSIGN_OR_RETURN(std::vector<hac::v1::Node> nodes, store_.ListNodes());
+  ASSIGN_OR_RETURN(std::vector<store::JobRecord> jobs, store_.ListUnfinishedJobs());
+  ASSIGN_OR_RETURN(auto active, store_.ListActiveAttempts(""));
+  const absl::Time mono = clock_.MonotonicNow();
+  {
+    absl::MutexLock lock(&mu_);
+    for (hac::v1::Node& n : nodes) {
+      if (n.state() == hac::v1::NODE_STATE_LOST) continue;
+      NodeInfo& info = nodes_[n.name()];
+      info.admin_state = n.state();
+      info.node = std::move(n);
+      info.last_heard = mono;  // it has heartbeat_timeout to reconnect
+      scheduler::NodeSpec spec = ToNodeSpec(info.node);
+      spec.state = scheduler::NodeState::kCordoned;  // no new work until its agent is back
+      if (absl::Status s = sched_->AddNode(spec); !s.ok()) {
+        HAC_LOG(WARNING) << "node " << info.node.name() << ": " << s.message();
+      }
+    }
+    absl::flat_hash_map<int64_t, const hac::v1::Attempt*> running;
+    for (const auto& [job_id, a] : active) running[job_id] = &a;
+    for (const store::JobRecord& job : jobs) {
+      if (absl::Status s = sched_->Submit(ToRequest(job)); !s.ok()) {
+        HAC_LOG(WARNING) << "job " << job.id << ": " << s.message();
+        continue;
+      }
+      auto it = running.find(job.id);
+      if (it == running.end()) {
+        pending_[job.id] = job;
+        continue;
+      }
+      const hac::v1::Attempt& a = *it->second;
+      scheduler::Placement placement;
+      for (const hac::v1::DeviceRef& d : a.devices()) {
+        if (placement.empty() || placement.back().node.value != d.node()) {
+          placement.push_back({scheduler::NodeId{d.node()}, {}});
+        }
+        placement.back().device_indices.push_back(static_cast<int>(d.index()));
+      }
+      AttemptInfo info;
+      info.job_id = job.id;
+      info.attempt = a;
+      info.node = a.nodes_size() > 0 ? a.nodes(0) : "";
+      info.sched_id = scheduler::AttemptId{a.id()};
+      info.max_retries = job.spec.max_retries();
+      const absl::Time started = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(
+          a.has_start_time() ? a.start_time() : a.assign_time()));
+      absl::Status s = sched_->RestoreAttempt(scheduler::JobId{store::JobIdString(job.id)},
+                                              info.sched_id, static_cast<int>(a.alternative()),
+                                              placement, started);
+      if (!s.ok()) HAC_LOG(WARNING) << "attempt " << a.id() << ": " << s.message();
+      by_sched_id_[a.id()] = a.id();
+      attempts_[a.id()] = std::move(info);
+    }
+  }
+  loop_ = std::thread([this] { Loop(); });
+  Wake();
+  return absl::OkStatus();
+}
+
+void ClusterManager::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  if (loop_.joinable()) loop_.join();
+}
+
+void ClusterManager::Wake() {
+  absl::MutexLock lock(&mu_);
+  wake_ = true;
+}
+
+int64_t ClusterManager::passes() const {
+  absl::MutexLock lock(&mu_);
+  return passes_;
+}
+
+void ClusterManager::Loop() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(
+          absl::Condition(
+              +[](ClusterManager* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
+                return c->wake_ || c->stopping_;
+              },
+              this),
+          options_.tick);
+      if (stopping_) return;
+      wake_ = false;
+    }
+    Pass();
+  }
+}
+
+void ClusterManager::Pass() {
+  absl::MutexLock lock(&mu_);
+  ++passes_;
+  CheckLiveness();
+  for (const scheduler::Decision& d : sched_->Schedule(clock_.Now())) {
+    if (const auto* place = std::get_if<scheduler::PlaceDecision>(&d)) {
+      Place(*place);
+    } else {
+      Preempt(std::get<scheduler::PreemptDecision>(d));
+    }
+  }
+  UpdateReasons();
+}
+
+void ClusterManager::CheckLiveness() {
+  const absl::Time mono = clock_.MonotonicNow();
+  for (auto& [name, info] : nodes_) {
+    if (info.node.state() == hac::v1::NODE_STATE_LOST) continue;
+    if (info.session != nullptr || mono - info.last_heard < options_.heartbeat_timeout) continue;
+    HAC_LOG(WARNING) << "node " << name << " lost: no heartbeat for "
+                     << absl::FormatDuration(mono - info.last_heard);
+    info.node.set_state(hac::v1::NODE_STATE_LOST);
+    if (absl::Status s = store_.PutNode(info.node); !s.ok()) HAC_LOG(ERROR) << s.message();
+    std::vector<std::string> lost;
+    for (const auto& [id, a] : attempts_) {
+      if (a.node == name) lost.push_back(id);
+    }
+    hac::v1::ExitStatus none;
+    for (const std::string& id : lost) {
+      EndAttempt(id, hac::v1::ATTEMPT_STATE_LOST, none, absl::StrCat("node ", name, " lost"));
+    }
+    absl::StatusOr<std::vector<scheduler::AttemptId>> left =
+        sched_->RemoveNode(scheduler::NodeId{name});
+    (void)left;  // every attempt on it was ended above
+  }
+}
+
+void ClusterManager::Place(const scheduler::PlaceDecision& d) {
+  absl::StatusOr<int64_t> job_id = store::ParseJobId(d.job.value);
+  auto pending = job_id.ok() ? pending_.find(*job_id) : pending_.end();
+  if (pending == pending_.end()) {
+    (void)sched_->AttemptFinished(d.attempt, scheduler::AttemptEnd::kDone);
+    return;
+  }
+  const store::JobRecord& job = pending->second;
+  const uint32_t number = job.attempt_count + 1;
+  hac::v1::Attempt a;
+  a.set_number(number);
+  a.set_id(AttemptIdString(job.id, number));
+  a.set_state(hac::v1::ATTEMPT_STATE_ASSIGNED);
+  a.set_alternative(static_cast<uint32_t>(d.alternative));
+  *a.mutable_assign_time() = ToProtoTime(clock_.Now());
+  for (const scheduler::NodeDevices& nd : d.placement) {
+    a.add_nodes(nd.node.value);
+    const NodeInfo& n = nodes_[nd.node.value];
+    for (int idx : nd.device_indices) {
+      hac::v1::DeviceRef* ref = a.add_devices();
+      ref->set_node(nd.node.value);
+      ref->set_index(static_cast<uint32_t>(idx));
+      for (const hac::v1::Device& dev : n.node.devices()) {
+        if (static_cast<int>(dev.index()) != idx) continue;
+        ref->set_device_class(dev.device_class());
+        ref->set_model(dev.model());
+        ref->set_uuid(dev.uuid());
+      }
+    }
+  }
+  store::AttemptChange change;
+  change.job_id = job.id;
+  change.attempt = a;
+  change.node = d.placement.empty() ? "" : d.placement[0].node.value;
+  change.job_state = hac::v1::JOB_STATE_ASSIGNED;
+  change.job_reason = absl::StrCat("assigned to ", absl::StrJoin(a.nodes(), ","));
+  change.new_attempt = true;
+  absl::StatusOr<std::pair<store::JobRecord, store::JobRecord>> committed =
+      store_.ApplyAttemptChange(change);
+  if (!committed.ok()) {
+    HAC_LOG(ERROR) << "cannot commit attempt " << a.id() << ": " << committed.status().message();
+    (void)sched_->AttemptFinished(d.attempt, scheduler::AttemptEnd::kRequeue);
+    return;
+  }
+  jobs_.JobChanged(committed->first, committed->second);
+  AttemptInfo info;
+  info.job_id = job.id;
+  info.attempt = a;
+  info.node = change.node;
+  info.sched_id = d.attempt;
+  info.max_retries = job.spec.max_retries();
+  by_sched_id_[d.attempt.value] = a.id();
+
+  hac::v1::ServerMessage msg;
+  hac::v1::Assignment* as = msg.mutable_assignment();
+  as->set_attempt_id(a.id());
+  as->set_job_id(store::JobIdString(job.id));
+  as->set_tenant(job.tenant);
+  *as->mutable_spec() = job.spec;
+  as->set_attempt_number(number);
+  for (const hac::v1::DeviceRef& ref : a.devices()) as->add_device_indices(ref.index());
+  pending_.erase(pending);
+  reasons_.erase(job.id);
+  attempts_[a.id()] = std::move(info);
+  Send(change.node, std::move(msg));
+}
+
+void ClusterManager::Preempt(const scheduler::PreemptDecision& d) {
+  auto id = by_sched_id_.find(d.attempt.value);
+  if (id == by_sched_id_.end()) return;
+  auto it = attempts_.find(id->second);
+  if (it == attempts_.end()) return;
+  hac::v1::ServerMessage msg;
+  hac::v1::CancelAttempt* c = msg.mutable_cancel();
+  c->set_attempt_id(it->first);
+  c->mutable_grace()->set_seconds(absl::ToInt64Seconds(d.grace));
+  c->set_reason(absl::StrCat("preempted by ", d.for_job.value));
+  c->set_final_state(hac::v1::ATTEMPT_STATE_PREEMPTED);
+  Send(it->second.node, std::move(msg));
+}
+
+void ClusterManager::UpdateReasons() {
+  for (auto& [job_id, job] : pending_) {
+    absl::StatusOr<std::string> reason =
+        sched_->PendingReason(scheduler::JobId{store::JobIdString(job_id)});
+    if (!reason.ok() || reason->empty()) continue;
+    std::string& last = reasons_[job_id];
+    if (last == *reason) continue;
+    last = *reason;
+    job.reason = *reason;
+    if (absl::Status s = store_.SetJobReason(job_id, *reason); !s.ok()) {
+      HAC_LOG(WARNING) << "job " << job_id << ": " << s.message();
+    }
+  }
+}
+
+void ClusterManager::Send(const std::string& node, hac::v1::ServerMessage msg) {
+  auto it = nodes_.find(node);
+  if (it == nodes_.end() || it->second.session == nullptr) return;  // sent again on reconnect
+  it->second.session->Push(std::move(msg));
+}
+
+void ClusterManager::EndAttempt(const std::string& attempt_id, hac::v1::AttemptState state,
+                                const hac::v1::ExitStatus& exit, const std::string& message) {
+  auto it = attempts_.find(attempt_id);
+  if (it == attempts_.end()) return;
+  AttemptInfo info = std::move(it->second);
+  attempts_.erase(it);
+  by_sched_id_.erase(info.sched_id.value);
+
+  hac::v1::Attempt& a = info.attempt;
+  a.set_state(state);
+  *a.mutable_end_time() = ToProtoTime(clock_.Now());
+  *a.mutable_exit() = exit;
+  a.set_message(message);
+
+  store::AttemptChange change;
+  change.job_id = info.job_id;
+  change.attempt = a;
+  change.node = info.node;
+  bool requeue = false;
+  switch (state) {
+    case hac::v1::ATTEMPT_STATE_SUCCEEDED:
+      change.job_state = hac::v1::JOB_STATE_SUCCEEDED;
+      change.job_reason = exit.message().empty() ? "exited 0" : exit.message();
+      break;
+    case hac::v1::ATTEMPT_STATE_FAILED:
+    case hac::v1::ATTEMPT_STATE_LOST:
+      // Attempt n is retry n-1: requeue while retries remain.
+      requeue = a.number() <= info.max_retries;
+      change.job_state = requeue ? hac::v1::JOB_STATE_PENDING : hac::v1::JOB_STATE_FAILED;
+      change.job_reason = requeue ? absl::StrCat("waiting: retrying after attempt ", a.number(),
+                                                 " ", AttemptStateName(state), ": ", message)
+                                  : absl::StrCat("attempt ", a.number(), " ",
+                                                 AttemptStateName(state), ": ", message);
+      break;
+    case hac::v1::ATTEMPT_STATE_PREEMPTED:
+      requeue = true;
+      change.job_state = hac::v1::JOB_STATE_PENDING;
+      change.job_reason = absl::StrCat("waiting: requeued after ", message);
+      break;
+    default:  // CANCELLED: the job was cancelled already (or is cancelled now)
+      change.job_state = hac::v1::JOB_STATE_CANCELLED;
+      change.job_reason = message;
+      break;
+  }
+  absl::StatusOr<std::pair<store::JobRecord, store::JobRecord>> committed =
+      store_.ApplyAttemptChange(change);
+  if (!committed.ok()) {
+    HAC_LOG(ERROR) << "attempt " << attempt_id << ": " << committed.status().message();
+    attempts_[attempt_id] = std::move(info);  // keep it; the agent will report again
+    return;
+  }
+  // A job cancelled while running stays CANCELLED whatever its attempt reports.
+  if (committed->first.state == hac::v1::JOB_STATE_CANCELLED &&
+      committed->second.state != hac::v1::JOB_STATE_CANCELLED) {
+    change.job_state = hac::v1::JOB_STATE_CANCELLED;
+    change.job_reason = committed->first.reason;
+    committed = store_.ApplyAttemptChange(change);
+    requeue = false;
+  }
+  if (committed.ok()) jobs_.JobChanged(committed->first, committed->second);
+  (void)sched_->AttemptFinished(
+      info.sched_id, requeue ? scheduler::AttemptEnd::kRequeue : scheduler::AttemptEnd::kDone);
+  if (requeue && committed.ok()) pending_[info.job_id] = committed->second;
+  wake_ = true;
+}
+
+// ---- JobListener ----
+
+void ClusterManager::JobSubmitted(const store::JobRecord& job) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = sched_->Submit(ToRequest(job)); !s.ok()) {
+    HAC_LOG(WARNING) << "scheduler refused job " << job.id << ": " << s.message();
+    return;
+  }
+  pending_[job.id] = job;
+  wake_ = true;
+}
+
+void ClusterManager::JobCancelled(const store::JobRecord& job) {
+  absl::MutexLock lock(&mu_);
+  (void)sched_->Cancel(scheduler::JobId{store::JobIdString(job.id)});
+  pending_.erase(job.id);
+  reasons_.erase(job.id);
+  for (const auto& [id, a] : attempts_) {
+    if (a.job_id != job.id) continue;
+    hac::v1::ServerMessage msg;
+    hac::v1::CancelAttempt* c = msg.mutable_cancel();
+    c->set_attempt_id(id);
+    c->mutable_grace()->set_seconds(absl::ToInt64Seconds(options_.grace));
+    c->set_reason(job.reason);
+    c->set_final_state(hac::v1::ATTEMPT_STATE_CANCELLED);
+    Send(a.node, std::move(msg));
+  }
+  wake_ = true;
+}
+
+absl::StatusOr<hac::v1::DryRunResult> ClusterManager::DryRun(const store::JobRecord& job) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(scheduler::DryRunResult r, sched_->DryRun(ToRequest(job), clock_.Now()));
+  hac::v1::DryRunResult out;
+  out.set_placeable_now(r.placeable_now);
+  out.set_reason(r.reason);
+  if (r.estimated_start != absl::InfiniteFuture()) {
+    *out.mutable_estimated_start() = ToProtoTime(r.estimated_start);
+  }
+  for (const scheduler::NodeDevices& nd : r.placement) {
+    for (int idx : nd.device_indices) {
+      hac::v1::DeviceRef* ref = out.add_devices();
+      ref->set_node(nd.node.value);
+      ref->set_index(static_cast<uint32_t>(idx));
+      auto n = nodes_.find(nd.node.value);
+      if (n == nodes_.end()) continue;
+      for (const hac::v1::Device& dev : n->second.node.devices()) {
+        if (static_cast<int>(dev.index()) != idx) continue;
+        ref->set_device_class(dev.device_class());
+        ref->set_model(dev.model());
+        ref->set_uuid(dev.uuid());
+      }
+    }
+  }
+  return out;
+}
+
+// ---- NodeService ----
+
+absl::StatusOr<hac::v1::RegisterNodeResponse> ClusterManager::RegisterNode(
+    const Principal& caller, const hac::v1::RegisterNodeRequest& req) {
+  if (caller.role != Role::kJoin) {
+    return absl::PermissionDeniedError(
+        "RegisterNode needs a join token (hacctl join-token create)");
+  }
+  RETURN_IF_ERROR(ValidateName63("name", req.name()));
+  RETURN_IF_ERROR(ValidateName63("pool", req.pool()));
+  if (!caller.pool.empty() && caller.pool != req.pool()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("pool: this join token is for pool \"", caller.pool, "\""));
+  }
+  if (req.devices_size() > 256) {
+    return absl::InvalidArgumentError("devices: at most 256 devices per node");
+  }
+  for (int i = 0; i < req.devices_size(); ++i) {
+    const hac::v1::Device& d = req.devices(i);
+    if (d.device_class() != "gpu" && d.device_class() != "npu") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("devices[", i, "].device_class: must be gpu or npu"));
+    }
+    for (int k = 0; k < i; ++k) {
+      if (req.devices(k).index() == d.index()) {
+        return absl::InvalidArgumentError(absl::StrCat("devices[", i, "].index: duplicate"));
+      }
+    }
+  }
+  hac::v1::Node node;
+  node.set_name(req.name());
+  node.set_pool(req.pool());
+  node.set_state(hac::v1::NODE_STATE_READY);
+  *node.mutable_devices() = req.devices();
+  for (hac::v1::Device& d : *node.mutable_devices()) {
+    d.clear_attempt_id();
+    if (d.health() == hac::v1::DEVICE_HEALTH_UNSPECIFIED) d.set_health(hac::v1::DEVICE_HEALTH_HEALTHY);
+  }
+  *node.mutable_labels() = req.labels();
+  node.set_agent_version(req.agent_version());
+  *node.mutable_register_time() = ToProtoTime(clock_.Now());
+
+  {
+    // A node that rejoins under the same name with attempts still recorded keeps them until its
+    // session reconciles; its devices are replaced.
+    absl::MutexLock lock(&mu_);
+    auto it = nodes_.find(req.name());
+    bool busy = false;
+    for (const auto& [id, a] : attempts_) busy |= a.node == req.name();
+    if (it != nodes_.end() && busy && it->second.node.state() != hac::v1::NODE_STATE_LOST) {
+      node.set_state(it->second.node.state());
+    } else {
+      if (it != nodes_.end()) (void)sched_->RemoveNode(scheduler::NodeId{req.name()});
+      scheduler::NodeSpec spec = ToNodeSpec(node);
+      spec.state = scheduler::NodeState::kCordoned;  // until its session starts
+      RETURN_IF_ERROR(sched_->AddNode(spec));
+    }
+    RETURN_IF_ERROR(store_.PutNode(node));
+    NodeInfo& info = nodes_[req.name()];
+    info.node = node;
+    if (info.admin_state == hac::v1::NODE_STATE_LOST ||
+        info.admin_state == hac::v1::NODE_STATE_UNSPECIFIED) {
+      info.admin_state = hac::v1::NODE_STATE_READY;
+    }
+    info.last_heard = clock_.MonotonicNow();
+  }
+  store::TokenRecord tok;
+  tok.role = Role::kAgent;
+  tok.node = req.name();
+  ASSIGN_OR_RETURN(auto issued, auth_.Issue(tok));
+  HAC_LOG(INFO) << "node " << req.name() << " joined pool " << req.pool() << " with "
+                << req.devices_size() << " devices";
+  hac::v1::RegisterNodeResponse resp;
+  resp.set_node_token(issued.first);
+  resp.mutable_heartbeat_interval()->set_seconds(absl::ToInt64Seconds(options_.heartbeat_interval));
+  resp.mutable_usage_interval()->set_seconds(absl::ToInt64Seconds(options_.usage_interval));
+  return resp;
+}
+
+void ClusterManager::SetSchedulerNodeState(const std::string& node) {
+  NodeInfo& info = nodes_[node];
+  scheduler::NodeState s = scheduler::NodeState::kReady;
+  if (info.session == nullptr || info.admin_state == hac::v1::NODE_STATE_CORDONED) {
+    s = scheduler::NodeState::kCordoned;
+  } else if (info.admin_state == hac::v1::NODE_STATE_DRAINING) {
+    s = scheduler::NodeState::kDraining;
+  }
+  (void)sched_->SetNodeState(scheduler::NodeId{node}, s);
+}
+
+void ClusterManager::HandleHello(const std::string& node, const std::shared_ptr<Session>& session,
+                                 const hac::v1::AgentHello& hello) {
+  NodeInfo& info = nodes_[node];
+  if (info.session != nullptr) info.session->Close();  // a newer session replaces it
+  info.session = session;
+  info.last_heard = clock_.MonotonicNow();
+  info.node.set_state(info.admin_state == hac::v1::NODE_STATE_UNSPECIFIED
+                          ? hac::v1::NODE_STATE_READY
+                          : info.admin_state);
+  for (const hac::v1::Device& d : hello.devices()) {
+    for (hac::v1::Device& mine : *info.node.mutable_devices()) {
+      if (mine.index() == d.index() && d.health() != hac::v1::DEVICE_HEALTH_UNSPECIFIED) {
+        mine.set_health(d.health());
+      }
+    }
+  }
+  SetSchedulerNodeState(node);
+
+  hac::v1::ServerMessage reconcile;
+  hac::v1::Reconcile* r = reconcile.mutable_reconcile();
+  absl::flat_hash_map<std::string, bool> reported;
+  std::vector<hac::v1::ServerMessage> acks;
+  for (const hac::v1::RunningAttempt& ra : hello.attempts()) {
+    reported[ra.attempt_id()] = true;
+    auto it = attempts_.find(ra.attempt_id());
+    const bool ours = it != attempts_.end() && it->second.node == node;
+    if (IsFinalAttempt(ra.state())) {
+      if (ours) {
+        hac::v1::AttemptStatus st;
+        st.set_attempt_id(ra.attempt_id());
+        st.set_state(ra.state());
+        *st.mutable_exit() = ra.exit();
+        HandleStatus(node, st);
+      } else {
+        // Already recorded (or never ours): acknowledge so the agent forgets it.
+        hac::v1::ServerMessage ack;
+        ack.mutable_status_ack()->set_attempt_id(ra.attempt_id());
+        acks.push_back(std::move(ack));
+      }
+      continue;
+    }
+    if (ours) {
+      r->add_keep_attempt_ids(ra.attempt_id());
+      if (ra.state() == hac::v1::ATTEMPT_STATE_RUNNING &&
+          it->second.attempt.state() == hac::v1::ATTEMPT_STATE_ASSIGNED) {
+        hac::v1::AttemptStatus st;
+        st.set_attempt_id(ra.attempt_id());
+        st.set_state(hac::v1::ATTEMPT_STATE_RUNNING);
+        HandleStatus(node, st);
+      }
+    } else {
+      r->add_kill_attempt_ids(ra.attempt_id());
+    }
+  }
+  // Attempts the server expected on this node that the agent does not have.
+  std::vector<std::string> vanished;
+  std::vector<std::string> resend;
+  for (const auto& [id, a] : attempts_) {
+    if (a.node != node || reported.count(id)) continue;
+    if (a.attempt.state() == hac::v1::ATTEMPT_STATE_ASSIGNED) {
+      resend.push_back(id);  // assigned while the agent was away: send it now
+    } else {
+      vanished.push_back(id);
+    }
+  }
+  hac::v1::ExitStatus none;
+  for (const std::string& id : vanished) {
+    EndAttempt(id, hac::v1::ATTEMPT_STATE_LOST, none,
+               absl::StrCat("attempt no longer on node ", node, " after its agent reconnected"));
+  }
+  session->Push(std::move(reconcile));
+  for (hac::v1::ServerMessage& ack : acks) session->Push(std::move(ack));
+  for (const std::string& id : resend) {
+    const AttemptInfo& a = attempts_[id];
+    absl::StatusOr<store::JobRecord> job = store_.GetJob(a.job_id);
+    if (!job.ok()) continue;
+    hac::v1::ServerMessage msg;
+    hac::v1::Assignment* as = msg.mutable_assignment();
+    as->set_attempt_id(id);
+    as->set_job_id(store::JobIdString(a.job_id));
+    as->set_tenant(job->tenant);
+    *as->mutable_spec() = job->spec;
+    as->set_attempt_number(a.attempt.number());
+    for (const hac::v1::DeviceRef& ref : a.attempt.devices()) as->add_device_indices(ref.index());
+    session->Push(std::move(msg));
+  }
+  (void)store_.PutNode(info.node);
+  wake_ = true;
+}
+
+void ClusterManager::HandleStatus(const std::string& node, const hac::v1::AttemptStatus& st) {
+  auto it = attempts_.find(st.attempt_id());
+  if (it == attempts_.end() || it->second.node != node) {
+    if (it != attempts_.end()) {
+      HAC_LOG(WARNING) << "node " << node << " reported attempt " << st.attempt_id()
+                       << " of node " << it->second.node << ": refused";
+      return;
+    }
+    // Unknown or already ended: acknowledge so the agent stops resending it.
+    hac::v1::ServerMessage ack;
+    ack.mutable_status_ack()->set_attempt_id(st.attempt_id());
+    Send(node, std::move(ack));
+    return;
+  }
+  if (st.state() == hac::v1::ATTEMPT_STATE_RUNNING) {
+    AttemptInfo& a = it->second;
+    if (a.attempt.state() != hac::v1::ATTEMPT_STATE_ASSIGNED) return;
+    a.attempt.set_state(hac::v1::ATTEMPT_STATE_RUNNING);
+    const absl::Time started =
+        st.has_time() ? absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(st.time()))
+                      : clock_.Now();
+    *a.attempt.mutable_start_time() = ToProtoTime(started);
+    store::AttemptChange change;
+    change.job_id = a.job_id;
+    change.attempt = a.attempt;
+    change.node = a.node;
+    change.job_state = hac::v1::JOB_STATE_RUNNING;
+    change.job_reason = absl::StrCat("running on ", absl::StrJoin(a.attempt.nodes(), ","));
+    absl::StatusOr<std::pair<store::JobRecord, store::JobRecord>> committed =
+        store_.ApplyAttemptChange(change);
+    if (committed.ok() && committed->first.state == hac::v1::JOB_STATE_CANCELLED) {
+      // Cancelled while being started: keep the job cancelled; the agent got a cancel.
+      change.job_state = hac::v1::JOB_STATE_CANCELLED;
+      change.job_reason = committed->first.reason;
+      committed = store_.ApplyAttemptChange(change);
+    }
+    if (committed.ok()) jobs_.JobChanged(committed->first, committed->second);
+    (void)sched_->AttemptStarted(a.sched_id, started);
+    return;
+  }
+  if (!IsFinalAttempt(st.state())) return;
+  std::string message = st.message();
+  if (message.empty()) message = st.exit().message();
+  EndAttempt(st.attempt_id(), st.state(), st.exit(), message);
+  hac::v1::ServerMessage ack;
+  ack.mutable_status_ack()->set_attempt_id(st.attempt_id());
+  Send(node, std::move(ack));
+}
+
+void ClusterManager::HandleUsage(const std::string& node, const hac::v1::UsageReport& report) {
+  std::vector<store::UsageCounterRecord> counters;
+  {
+    absl::MutexLock lock(&mu_);
+    nodes_[node].last_heard = clock_.MonotonicNow();
+    for (const hac::v1::UsageCounter& c : report.counters()) {
+      auto it = attempts_.find(c.attempt_id());
+      bool ours = it != attempts_.end() && it->second.node == node;
+      if (!ours) {
+        // Ended attempts may still get their last counters from their own node.
+        absl::StatusOr<int64_t> job = store::ParseJobId(
+            c.attempt_id().substr(0, c.attempt_id().find('.')));
+        ours = false;
+        if (job.ok()) {
+          absl::StatusOr<std::vector<hac::v1::Attempt>> list = store_.ListAttempts(*job);
+          if (list.ok()) {
+            for (const hac::v1::Attempt& a : *list) {
+              if (a.id() == c.attempt_id() && a.nodes_size() > 0 && a.nodes(0) == node) ours = true;
+            }
+          }
+        }
+      }
+      if (!ours) {
+        HAC_LOG(WARNING) << "node " << node << " reported usage of attempt " << c.attempt_id()
+                         << " it does not own: refused";
+        continue;
+      }
+      if (c.allocated_ms() < 0 || c.active_ms() < 0) continue;
+      counters.push_back({c.attempt_id(), c.device_index(), c.allocated_ms(), c.active_ms(),
+                          c.final()});
+    }
+  }
+  if (counters.empty()) return;
+  absl::StatusOr<std::vector<store::UsageCounterRecord>> backwards = store_.RecordUsage(counters);
+  if (!backwards.ok()) {
+    HAC_LOG(ERROR) << "usage from " << node << ": " << backwards.status().message();
+    return;
+  }
+  for (const store::UsageCounterRecord& b : *backwards) {
+    HAC_LOG(WARNING) << "usage counter of " << b.attempt_id << " device " << b.device_index
+                     << " went backwards (report " << report.sequence() << "): ignored";
+  }
+  absl::MutexLock lock(&mu_);
+  hac::v1::ServerMessage ack;
+  ack.mutable_usage_ack()->set_sequence(report.sequence());
+  Send(node, std::move(ack));
+}
+
+absl::Status ClusterManager::RunSession(const Principal& caller, SessionStream& stream) {
+  if (caller.role != Role::kAgent) {
+    return absl::PermissionDeniedError("Session needs a node credential from RegisterNode");
+  }
+  hac::v1::AgentMessage first;
+  if (!stream.Read(&first)) return absl::CancelledError("agent closed the session");
+  if (!first.has_hello()) {
+    return absl::FailedPreconditionError("the first message of a session must be a hello");
+  }
+  if (first.hello().node() != caller.node) {
+    return absl::PermissionDeniedError(absl::StrCat("node: this credential is for node \"",
+                                                    caller.node, "\""));
+  }
+  const std::string node = caller.node;
+  auto session = std::make_shared<Session>(stream);
+  {
+    absl::MutexLock lock(&mu_);
+    if (nodes_.find(node) == nodes_.end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("node ", node, " is not registered: register it again"));
+    }
+    if (nodes_[node].node.state() == hac::v1::NODE_STATE_LOST) {
+      // A lost node comes back: it is a new node with nothing running.
+      NodeInfo& info = nodes_[node];
+      scheduler::NodeSpec spec = ToNodeSpec(info.node);
+      spec.state = scheduler::NodeState::kCordoned;
+      (void)sched_->AddNode(spec);
+    }
+    HAC_LOG(INFO) << "node " << node << " connected with " << first.hello().attempts_size()
+                  << " attempts";
+    HandleHello(node, session, first.hello());
+  }
+  hac::v1::AgentMessage msg;
+  while (stream.Read(&msg)) {
+    switch (msg.msg_case()) {
+      case hac::v1::AgentMessage::kHeartbeat: {
+        absl::MutexLock lock(&mu_);
+        NodeInfo& info = nodes_[node];
+        info.last_heard = clock_.MonotonicNow();
+        bool changed = false;
+        for (const hac::v1::Device& d : msg.heartbeat().devices()) {
+          for (hac::v1::Device& mine : *info.node.mutable_devices()) {
+            if (mine.index() == d.index() && mine.health() != d.health() &&
+                d.health() != hac::v1::DEVICE_HEALTH_UNSPECIFIED) {
+              mine.set_health(d.health());
+              changed = true;
+            }
+          }
+        }
+        if (changed) (void)store_.PutNode(info.node);
+        break;
+      }
+      case hac::v1::AgentMessage::kStatus: {
+        absl::MutexLock lock(&mu_);
+        nodes_[node].last_heard = clock_.MonotonicNow();
+        HandleStatus(node, msg.status());
+        break;
+      }
+      case hac::v1::AgentMessage::kUsage:
+        HandleUsage(node, msg.usage());
+        break;
+      case hac::v1::AgentMessage::kLog: {
+        const hac::v1::AttemptLog& l = msg.log();
+        bool ours;
+        {
+          absl::MutexLock lock(&mu_);
+          auto it = attempts_.find(l.attempt_id());
+          ours = it != attempts_.end() && it->second.node == node;
+        }
+        if (!ours) break;
+        if (absl::Status s = logs_.Append(l.attempt_id(), l.stream(), l.offset(), l.data(),
+                                          l.truncated());
+            !s.ok()) {
+          HAC_LOG(WARNING) << "log of " << l.attempt_id() << ": " << s.message();
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    NodeInfo& info = nodes_[node];
+    if (info.session == session) {
+      info.session = nullptr;
+      info.last_heard = clock_.MonotonicNow();
+      SetSchedulerNodeState(node);
+      HAC_LOG(INFO) << "node " << node << " disconnected";
+    }
+  }
+  session->Close();
+  return absl::OkStatus();
+}
+
+// ---- PoolService (nodes) ----
+
+hac::v1::Node ClusterManager::ViewFor(const Principal& caller, const NodeInfo& n) const {
+  hac::v1::Node out = n.node;
+  if (n.session == nullptr && out.state() != hac::v1::NODE_STATE_LOST) {
+    // Not connected (yet): shown as it is, with its last heartbeat.
+  }
+  absl::flat_hash_map<uint32_t, std::string> holder;
+  for (const auto& [id, a] : attempts_) {
+    for (const hac::v1::DeviceRef& d : a.attempt.devices()) {
+      if (d.node() == out.name()) holder[d.index()] = id;
+    }
+  }
+  for (hac::v1::Device& d : *out.mutable_devices()) {
+    auto h = holder.find(d.index());
+    if (h == holder.end()) continue;
+    // Tenants see that a device is used, not by whose attempt.
+    d.set_attempt_id(caller.is_admin() ? h->second : "in use");
+  }
+  const absl::Duration ago = clock_.MonotonicNow() - n.last_heard;
+  *out.mutable_last_heartbeat() = ToProtoTime(clock_.Now() - ago);
+  return out;
+}
+
+absl::StatusOr<hac::v1::ListNodesResponse> ClusterManager::ListNodes(
+    const Principal& caller, const hac::v1::ListNodesRequest& req) {
+  RETURN_IF_ERROR(RequireTenantOrAdmin(caller));
+  absl::MutexLock lock(&mu_);
+  hac::v1::ListNodesResponse resp;
+  for (const auto& [name, n] : nodes_) {
+    if (!req.pool().empty() && n.node.pool() != req.pool()) continue;
+    *resp.add_nodes() = ViewFor(caller, n);
+  }
+  return resp;
+}
+
+absl::StatusOr<hac::v1::Node> ClusterManager::GetNode(const Principal& caller,
+                                                      absl::string_view name) {
+  RETURN_IF_ERROR(RequireTenantOrAdmin(caller));
+  absl::MutexLock lock(&mu_);
+  auto it = nodes_.find(std::string(name));
+  if (it == nodes_.end()) return absl::NotFoundError(absl::StrCat("node ", name, " not found"));
+  return ViewFor(caller, it->second);
+}
+
+absl::StatusOr<hac::v1::Node> ClusterManager::SetNodeState(const Principal& caller,
+                                                           absl::string_view name,
+                                                           hac::v1::NodeState state) {
+  RETURN_IF_ERROR(RequireAdmin(caller));
+  absl::MutexLock lock(&mu_);
+  auto it = nodes_.find(std::string(name));
+  if (it == nodes_.end()) return absl::NotFoundError(absl::StrCat("node ", name, " not found"));
+  if (it->second.node.state() == hac::v1::NODE_STATE_LOST) {
+    return absl::FailedPreconditionError(absl::StrCat("node ", name, " is lost"));
+  }
+  it->second.admin_state = state;
+  it->second.node.set_state(state);
+  RETURN_IF_ERROR(store_.PutNode(it->second.node));
+  SetSchedulerNodeState(std::string(name));
+  if (state == hac::v1::NODE_STATE_DRAINING) {
+    hac::v1::ServerMessage msg;
+    msg.mutable_drain()->set_reason("drained by an operator");
+    Send(std::string(name), std::move(msg));
+  }
+  wake_ = true;
+  return ViewFor(caller, it->second);
+}
+
+}  // namespace hac::server

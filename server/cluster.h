@@ -1,0 +1,165 @@
+// ClusterManager: the control loop that connects jobs to nodes. It owns the pure scheduler
+// (scheduler/), the registry of nodes and their agent sessions, and every attempt's life:
+//
+//   submit ──► scheduler.Submit ──► Schedule() ──► attempt committed (ASSIGNED) ──► Assignment
+//   agent: RUNNING ──► job RUNNING;  exit ──► SUCCEEDED | FAILED (retry?) | CANCELLED | PREEMPTED
+//   heartbeats stop for `heartbeat_timeout` (server clock) ──► node LOST, its attempts LOST and
+//   requeued while retries remain.
+//
+// Decisions are committed to the store before they are sent. Usage reports are stored as the
+// maximum of each cumulative counter (idempotent). Agents act only for their own node: a
+// report about an attempt the server does not have on that node is refused.
+//
+// Thread-safe: gRPC handler threads call in; one loop thread runs scheduling passes and
+// liveness checks; each session has a writer thread for its outbound messages.
+#ifndef HAC_SERVER_CLUSTER_H_
+#define HAC_SERVER_CLUSTER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "hac/v1/jobs.pb.h"
+#include "hac/v1/nodes.pb.h"
+#include "hac/v1/pools.pb.h"
+#include "scheduler/scheduler.h"
+#include "server/auth.h"
+#include "server/jobs.h"
+#include "server/logs.h"
+#include "server/store/store.h"
+
+namespace hac::server {
+
+// The agent's end of NodeService.Session, as the cluster manager sees it.
+class SessionStream {
+ public:
+  virtual ~SessionStream() = default;
+  virtual bool Read(hac::v1::AgentMessage* msg) = 0;  // false when the stream ended
+  virtual bool Write(const hac::v1::ServerMessage& msg) = 0;
+};
+
+class ClusterManager final : public JobListener {
+ public:
+  struct Options {
+    absl::Duration heartbeat_timeout = absl::Seconds(10);
+    absl::Duration tick = absl::Seconds(1);
+    absl::Duration grace = absl::Seconds(10);          // SIGTERM -> SIGKILL on cancel
+    absl::Duration heartbeat_interval = absl::Seconds(1);
+    absl::Duration usage_interval = absl::Seconds(1);
+    std::string scheduler_config;                       // scheduler config text ("" = defaults)
+  };
+
+  // `jobs` is told of every job transition (watchers, metrics); register this manager with
+  // jobs.SetListener() to hear of submissions and cancellations.
+  static absl::StatusOr<std::unique_ptr<ClusterManager>> Create(store::Store& store,
+                                                                Authenticator& auth,
+                                                                JobManager& jobs, LogStore& logs,
+                                                                const common::Clock& clock,
+                                                                Options options);
+  ~ClusterManager() override;
+
+  // Loads nodes, unfinished jobs and active attempts from the store and starts the loop.
+  absl::Status Start();
+  void Stop();
+
+  // JobListener (called by JobManager after commits).
+  void JobSubmitted(const store::JobRecord& job) override;
+  void JobCancelled(const store::JobRecord& job) override;
+  absl::StatusOr<hac::v1::DryRunResult> DryRun(const store::JobRecord& job) override;
+
+  // NodeService.
+  absl::StatusOr<hac::v1::RegisterNodeResponse> RegisterNode(
+      const Principal& caller, const hac::v1::RegisterNodeRequest& req);
+  // Runs one agent session until the stream ends. Blocks.
+  absl::Status RunSession(const Principal& caller, SessionStream& stream);
+
+  // PoolService (nodes).
+  absl::StatusOr<hac::v1::ListNodesResponse> ListNodes(const Principal& caller,
+                                                       const hac::v1::ListNodesRequest& req);
+  absl::StatusOr<hac::v1::Node> GetNode(const Principal& caller, absl::string_view name);
+  absl::StatusOr<hac::v1::Node> SetNodeState(const Principal& caller, absl::string_view name,
+                                             hac::v1::NodeState state);
+
+  // Scheduling passes run so far (tests).
+  int64_t passes() const;
+
+ private:
+  struct Session;
+  struct AttemptInfo {
+    int64_t job_id = 0;
+    hac::v1::Attempt attempt;  // as committed
+    std::string node;
+    scheduler::AttemptId sched_id;
+    uint32_t max_retries = 0;
+  };
+  struct NodeInfo {
+    hac::v1::Node node;
+    hac::v1::NodeState admin_state = hac::v1::NODE_STATE_READY;  // what operators asked for
+    std::shared_ptr<Session> session;
+    absl::Time last_heard;  // monotonic
+  };
+
+  ClusterManager(store::Store& store, Authenticator& auth, JobManager& jobs, LogStore& logs,
+                 const common::Clock& clock, Options options,
+                 std::unique_ptr<scheduler::Scheduler> sched);
+
+  void Loop();
+  void Wake();
+  // One pass: liveness, decisions, reasons. Called on the loop thread.
+  void Pass();
+  void CheckLiveness() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Place(const scheduler::PlaceDecision& d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Preempt(const scheduler::PreemptDecision& d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UpdateReasons() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends an attempt: commits its final state and its job's transition, frees its devices.
+  void EndAttempt(const std::string& attempt_id, hac::v1::AttemptState state,
+                  const hac::v1::ExitStatus& exit, const std::string& message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Send(const std::string& node, hac::v1::ServerMessage msg)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleHello(const std::string& node, const std::shared_ptr<Session>& session,
+                   const hac::v1::AgentHello& hello) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleStatus(const std::string& node, const hac::v1::AttemptStatus& st)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleUsage(const std::string& node, const hac::v1::UsageReport& report);
+  void SetSchedulerNodeState(const std::string& node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  scheduler::JobRequest ToRequest(const store::JobRecord& job) const;
+  hac::v1::Node ViewFor(const Principal& caller, const NodeInfo& n) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  store::Store& store_;
+  Authenticator& auth_;
+  JobManager& jobs_;
+  LogStore& logs_;
+  const common::Clock& clock_;
+  const Options options_;
+
+  mutable absl::Mutex mu_;
+  std::unique_ptr<scheduler::Scheduler> sched_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, NodeInfo> nodes_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, AttemptInfo> attempts_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> by_sched_id_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int64_t, store::JobRecord> pending_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int64_t, std::string> reasons_ ABSL_GUARDED_BY(mu_);
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t passes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread loop_;
+};
+
+// "j-42.1" for attempt 1 of job 42.
+std::string AttemptIdString(int64_t job_id, uint32_t number);
+
+}  // namespace hac::server
+
+#endif  // HAC_SERVER_CLUSTER_H_
