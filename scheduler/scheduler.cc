@@ -166,13 +166,12 @@ std::optional<Scheduler::Shape> Scheduler::ShapeOf(const std::vector<KeyIndex>& 
 absl::StatusOr<std::vector<AttemptId>> Scheduler::RemoveNode(const NodeId& node) {
   std::optional<NodeIndex> n = cluster_.Find(node);
   if (!n) return absl::NotFoundError(absl::StrCat("node ", node.value, " not found"));
+  // The node's devices name their owners: O(devices per node), no scan over attempts.
   std::vector<AttemptSlot> on_node;
-  for (const auto& [end, slot] : attempts_.by_end()) {
-    for (const auto& [idx, positions] : attempts_.Get(slot).devices) {
-      if (idx == *n) {
-        on_node.push_back(slot);
-        break;
-      }
+  for (const ClusterModel::Device& d : cluster_.node(*n).devices) {
+    if (d.owner != kNoAttempt &&
+        std::find(on_node.begin(), on_node.end(), d.owner) == on_node.end()) {
+      on_node.push_back(d.owner);
     }
   }
   // Claims on the node lapse: its slot may be reused by another node.
