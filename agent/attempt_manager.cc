@@ -187,8 +187,8 @@ absl::StatusOr<LaunchSpec> AttemptManager::BuildLaunch(const v1::Assignment& a) 
   spec.env["HAC_WORK_DIR"] = spec.working_dir;
   spec.max_runtime = options_.default_max_runtime;
   if (job.has_max_runtime()) {
-    absl::Duration d = absl::Seconds(job.max_runtime().seconds()) +
-                       absl::Nanoseconds(job.max_runtime().nanos());
+    absl::Duration d =
+        absl::Seconds(job.max_runtime().seconds()) + absl::Nanoseconds(job.max_runtime().nanos());
     if (d > absl::ZeroDuration()) spec.max_runtime = d;
   }
   spec.kill_grace = options_.kill_grace;
@@ -263,7 +263,8 @@ void AttemptManager::OnCancel(const v1::CancelAttempt& cancel) {
     // Never seen here (its assignment was lost): it ends now, in the state asked for.
     Attempt& attempt = attempts_[id];
     attempt.id = id;
-    FinishLocked(attempt, state, -1, 0, absl::StrCat("not running on this node; ", cancel.reason()));
+    FinishLocked(attempt, state, -1, 0,
+                 absl::StrCat("not running on this node; ", cancel.reason()));
     return;
   }
   Attempt& attempt = it->second;
@@ -413,8 +414,9 @@ v1::AgentHello AttemptManager::Hello() {
     }
   }
   for (v1::Device& d : DescribeDevices(*devices_)) {
-    reported_health_[d.index()] =
-        d.health() == v1::DEVICE_HEALTH_HEALTHY ? device::Health::kHealthy : device::Health::kUnhealthy;
+    reported_health_[d.index()] = d.health() == v1::DEVICE_HEALTH_HEALTHY
+                                      ? device::Health::kHealthy
+                                      : device::Health::kUnhealthy;
     *hello.add_devices() = std::move(d);
   }
   return hello;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,9 +17,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/random/distributions.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -54,6 +57,14 @@ ABSL_FLAG(absl::Duration, kill_grace, absl::Seconds(10),
           "SIGTERM to SIGKILL grace for max runtime, reconciliation and cancels without one");
 ABSL_FLAG(std::string, workload_dir, "",
           "where hac-gemm/hac-train-mlp/hac-infer are (default: next to hac-agent, then PATH)");
+
+#if defined(__SANITIZE_ADDRESS__)
+// Debian's c-ares (gRPC's resolver for host names such as "localhost") leaks one small allocation
+// per process; in sanitizer builds that would turn every clean exit into exit code 1. Only that
+// library is suppressed; leaks in our code are still reported.
+extern "C" const char* __lsan_default_suppressions() { return "leak:libcares.so\n"; }
+extern "C" const char* __lsan_default_options() { return "print_suppressions=0"; }
+#endif
 
 namespace {
 
@@ -132,6 +143,22 @@ absl::StatusOr<std::vector<std::string>> ConfigArgs(const std::string& path) {
     args.push_back(absl::StrCat("--", key, "=", value));
   }
   return args;
+}
+
+// A seed kept in the state directory, so the devices get the same UUIDs on every start (hacd
+// and operators recognise them) while different nodes get different ones.
+absl::StatusOr<uint64_t> DeviceSeed(const std::string& state_dir, absl::BitGen& gen) {
+  const std::string path = state_dir + "/device-uuid.seed";
+  uint64_t seed = 0;
+  if (absl::StatusOr<std::string> text = ReadFile(path);
+      text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &seed)) {
+    return seed;
+  }
+  seed = absl::Uniform<uint64_t>(gen);
+  std::ofstream out(path, std::ios::trunc);
+  out << seed << "\n";
+  if (!out.flush()) return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
+  return seed;
 }
 
 // The directory holding this executable (/proc/self/exe).
@@ -226,8 +253,11 @@ int main(int argc, char** argv) {
   absl::StatusOr<hac::device::NodeDeviceConfig> device_config =
       hac::agent::ParseDeviceFlags(devices, params);
   if (!device_config.ok()) return Fail(device_config.status());
+  absl::StatusOr<uint64_t> seed = DeviceSeed(state_dir, gen);
+  if (!seed.ok()) return Fail(seed.status());
+  std::mt19937_64 uuid_gen(*seed);
   auto node_devices =
-      hac::agent::NodeDevices::Create(*device_config, state_dir + "/devices", gen);
+      hac::agent::NodeDevices::Create(*device_config, state_dir + "/devices", uuid_gen);
   if (!node_devices.ok()) return Fail(node_devices.status());
 
   hac::agent::Outbox outbox;
@@ -272,8 +302,8 @@ int main(int argc, char** argv) {
     try {
       exposer = std::make_unique<prometheus::Exposer>(m);
     } catch (const std::exception& e) {
-      return Fail(absl::UnavailableError(
-          absl::StrCat("cannot serve metrics on ", m, ": ", e.what())));
+      return Fail(
+          absl::UnavailableError(absl::StrCat("cannot serve metrics on ", m, ": ", e.what())));
     }
     exposer->RegisterCollectable(metrics.registry());
     std::string host = m.substr(0, m.rfind(':'));

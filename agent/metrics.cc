@@ -4,8 +4,7 @@
 
 namespace hac::agent {
 
-AgentMetrics::AgentMetrics(int device_count)
-    : registry_(std::make_shared<prometheus::Registry>()) {
+AgentMetrics::AgentMetrics(int device_count) : registry_(std::make_shared<prometheus::Registry>()) {
   running_ = &prometheus::BuildGauge()
                   .Name("hac_agent_attempts_running")
                   .Help("Attempts whose process runs on this node")

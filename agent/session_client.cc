@@ -231,9 +231,8 @@ void SessionClient::Run() {
       }
     }
     if (got_message) backoff = options_.initial_backoff;
-    absl::Duration wait =
-        absl::Microseconds(absl::Uniform<int64_t>(gen_, absl::ToInt64Microseconds(backoff) / 2,
-                                                  absl::ToInt64Microseconds(backoff) + 1));
+    absl::Duration wait = absl::Microseconds(absl::Uniform<int64_t>(
+        gen_, absl::ToInt64Microseconds(backoff) / 2, absl::ToInt64Microseconds(backoff) + 1));
     if (!SleepFor(wait)) return;
     backoff = std::min(backoff * 2, options_.max_backoff);
   }

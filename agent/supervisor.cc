@@ -15,8 +15,8 @@
 #include <filesystem>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/log.h"
 
 extern char** environ;
@@ -53,20 +53,34 @@ bool IsValidAttemptId(const std::string& id) {
 
 std::string SignalName(int sig) {
   switch (sig) {
-    case SIGTERM: return "SIGTERM";
-    case SIGKILL: return "SIGKILL";
-    case SIGINT: return "SIGINT";
-    case SIGSEGV: return "SIGSEGV";
-    case SIGABRT: return "SIGABRT";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGHUP: return "SIGHUP";
-    case SIGPIPE: return "SIGPIPE";
-    case SIGQUIT: return "SIGQUIT";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    default: return absl::StrCat("signal ", sig);
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGKILL:
+      return "SIGKILL";
+    case SIGINT:
+      return "SIGINT";
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGABRT:
+      return "SIGABRT";
+    case SIGBUS:
+      return "SIGBUS";
+    case SIGFPE:
+      return "SIGFPE";
+    case SIGILL:
+      return "SIGILL";
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGPIPE:
+      return "SIGPIPE";
+    case SIGQUIT:
+      return "SIGQUIT";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGUSR2:
+      return "SIGUSR2";
+    default:
+      return absl::StrCat("signal ", sig);
   }
 }
 
@@ -121,8 +135,7 @@ Supervisor::~Supervisor() {
       }
     }
     mu_.Await(absl::Condition(
-        +[](std::map<std::string, std::unique_ptr<Child>>* c) { return c->empty(); },
-        &children_));
+        +[](std::map<std::string, std::unique_ptr<Child>>* c) { return c->empty(); }, &children_));
   }
   ReapFinishedThreads();
 }
@@ -139,9 +152,8 @@ void Supervisor::ReapFinishedThreads() {
 absl::StatusOr<pid_t> Supervisor::Start(const LaunchSpec& spec) {
   ReapFinishedThreads();
   if (!IsValidAttemptId(spec.attempt_id)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("attempt_id '", spec.attempt_id,
-                     "' must be 1..128 characters from [A-Za-z0-9._-]"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "attempt_id '", spec.attempt_id, "' must be 1..128 characters from [A-Za-z0-9._-]"));
   }
   if (spec.argv.empty() || spec.argv[0].empty()) {
     return absl::InvalidArgumentError("argv must name a program");
@@ -255,9 +267,8 @@ absl::StatusOr<pid_t> Supervisor::Start(const LaunchSpec& spec) {
     }
     close_all();
     if (failure[0] == 1) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot enter working directory ", spec.working_dir, ": ",
-                       Errno(failure[1])));
+      return absl::FailedPreconditionError(absl::StrCat("cannot enter working directory ",
+                                                        spec.working_dir, ": ", Errno(failure[1])));
     }
     return absl::FailedPreconditionError(
         absl::StrCat("cannot execute ", spec.argv[0], ": ", Errno(failure[1])));
@@ -275,8 +286,8 @@ absl::StatusOr<pid_t> Supervisor::Start(const LaunchSpec& spec) {
     children_[spec.attempt_id] = std::move(child);
     raw->thread = std::thread([this, raw] { Monitor(raw); });
   }
-  HAC_LOG(INFO) << "attempt " << spec.attempt_id << ": started pid " << pid << " ("
-                << spec.argv[0] << ")";
+  HAC_LOG(INFO) << "attempt " << spec.attempt_id << ": started pid " << pid << " (" << spec.argv[0]
+                << ")";
   return pid;
 }
 
@@ -350,8 +361,8 @@ void Supervisor::Monitor(Child* child) {
         if (w <= 0) break;  // disk full: the chunk is still forwarded
         done += w;
       }
-      OutputChunk chunk{child->attempt_id, s.which, s.written,
-                        std::string(buffer.data(), keep), false};
+      OutputChunk chunk{child->attempt_id, s.which, s.written, std::string(buffer.data(), keep),
+                        false};
       s.written += keep;
       if (keep < n) {
         s.truncated = true;

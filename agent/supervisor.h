@@ -66,8 +66,8 @@ enum class OutputStream { kStdout = 0, kStderr = 1 };
 struct OutputChunk {
   std::string attempt_id;
   OutputStream stream = OutputStream::kStdout;
-  int64_t offset = 0;   // offset of `data` in the stream's log file
-  std::string data;     // at most kMaxChunkBytes
+  int64_t offset = 0;      // offset of `data` in the stream's log file
+  std::string data;        // at most kMaxChunkBytes
   bool truncated = false;  // the cap was reached; later output of this stream is dropped
 };
 
@@ -80,8 +80,8 @@ struct ExitInfo {
     kMaxRuntime,  // it ran past LaunchSpec::max_runtime
   };
   Reason reason = Reason::kExited;
-  int code = -1;    // exit code, or -1 when killed by a signal
-  int signal = 0;   // the signal that killed it, or 0
+  int code = -1;        // exit code, or -1 when killed by a signal
+  int signal = 0;       // the signal that killed it, or 0
   std::string message;  // "exited 0", "killed by SIGKILL after max runtime 1s", ...
   bool stdout_truncated = false;
   bool stderr_truncated = false;

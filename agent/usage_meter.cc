@@ -27,7 +27,8 @@ void UsageMeter::Read(const std::string& id, Attempt& attempt, const BusyFn& bus
   const int64_t allocated = std::max<int64_t>(0, absl::ToInt64Milliseconds(now - attempt.claimed));
   for (DeviceCounter& d : attempt.devices) {
     // A device reset under the attempt makes busy() drop below the claim value: never go back.
-    int64_t active = std::max<int64_t>(0, absl::ToInt64Milliseconds(busy(d.index) - d.busy_at_claim));
+    int64_t active =
+        std::max<int64_t>(0, absl::ToInt64Milliseconds(busy(d.index) - d.busy_at_claim));
     d.allocated_ms = std::max(d.allocated_ms, allocated);
     d.active_ms = std::max(d.active_ms, std::min(active, d.allocated_ms));
     out->push_back(UsageCounterValue{id, d.index, d.allocated_ms, d.active_ms, final});

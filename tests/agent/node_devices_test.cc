@@ -46,8 +46,7 @@ TEST_CASE("ParseDeviceFlags rejects malformed flags naming the expected form") {
   CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(bad.status().message() ==
         "--device 'sim-npu' must be BACKEND:COUNT[:MODEL] with COUNT 1..64, e.g. sim-npu:4");
-  CHECK(ParseDeviceFlags({"sim-npu:0"}, {}).status().code() ==
-        absl::StatusCode::kInvalidArgument);
+  CHECK(ParseDeviceFlags({"sim-npu:0"}, {}).status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(ParseDeviceFlags({}, {}).status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(ParseDeviceFlags({"sim-npu:1"}, {"atom-sim"}).status().code() ==
         absl::StatusCode::kInvalidArgument);

@@ -56,8 +56,9 @@ class FakeNodeService final : public v1::NodeService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Session(grpc::ServerContext* ctx,
-                       grpc::ServerReaderWriter<v1::ServerMessage, v1::AgentMessage>* stream) override {
+  grpc::Status Session(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<v1::ServerMessage, v1::AgentMessage>* stream) override {
     {
       absl::MutexLock lock(&mu);
       if (valid_tokens.count(Bearer(ctx)) == 0) {
@@ -183,7 +184,8 @@ class FakeServer {
     }
     grpc::ServerBuilder builder;
     int selected = 0;
-    builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::InsecureServerCredentials(),
+    builder.AddListeningPort(absl::StrCat("127.0.0.1:", port),
+                             credentials ? credentials : grpc::InsecureServerCredentials(),
                              &selected);
     builder.RegisterService(&service);
     server = builder.BuildAndStart();
@@ -206,6 +208,7 @@ class FakeServer {
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
 
   FakeNodeService service;
+  std::shared_ptr<grpc::ServerCredentials> credentials;  // insecure when null
   std::unique_ptr<grpc::Server> server;
   int port_ = 0;
 };
@@ -226,9 +229,8 @@ struct Agent {
     mo.kill_grace = absl::Seconds(2);
     mo.workload_dirs = {std::string(HAC_BIN_DIR) + "/workloads"};
     mo.clock = &clock;
-    auto m = AttemptManager::Create(mo, devices.get(), [this](v1::AgentMessage msg) {
-      outbox.Push(std::move(msg));
-    });
+    auto m = AttemptManager::Create(mo, devices.get(),
+                                    [this](v1::AgentMessage msg) { outbox.Push(std::move(msg)); });
     REQUIRE(m.ok());
     manager = std::move(*m);
     SessionClient::Options so;
@@ -460,8 +462,8 @@ TEST_CASE("SessionClient runs a built-in workload and bills its device busy time
     a->mutable_spec()->mutable_workload()->add_args(arg);
   }
   fake.service.Send(m);
-  REQUIRE(testing::PollUntil([&] { return fake.service.HasFinalStatus("j-5.1"); },
-                             absl::Seconds(30)));
+  REQUIRE(
+      testing::PollUntil([&] { return fake.service.HasFinalStatus("j-5.1"); }, absl::Seconds(30)));
   v1::AttemptStatus last = fake.service.Statuses("j-5.1").back();
   INFO(fake.service.Log("j-5.1", v1::LOG_STREAM_STDERR));
   CHECK(last.state() == v1::ATTEMPT_STATE_SUCCEEDED);
@@ -495,12 +497,24 @@ TEST_CASE("hac-agent kills process groups a crashed agent left behind and serves
   FakeServer fake;
   fake.Start();
   std::ofstream(dir.File("join.token")) << kJoinToken << "\n";
-  std::ofstream(dir.File("agent.conf")) << "# node config\npool = from-config\ndevice = sim-npu:1\n";
-  std::vector<std::string> argv = {
-      std::string(HAC_BIN_DIR) + "/bin/hac-agent", "--config", dir.File("agent.conf"),
-      "--server", fake.address(), "--node", "n1", "--join-token-file", dir.File("join.token"),
-      "--state-dir", dir.File("state"), "--metrics-listen", "127.0.0.1:0",
-      "--heartbeat-interval=100ms", "--usage-interval=100ms", "--reconnect-max-backoff=200ms"};
+  std::ofstream(dir.File("agent.conf"))
+      << "# node config\npool = from-config\ndevice = sim-npu:1\n";
+  std::vector<std::string> argv = {std::string(HAC_BIN_DIR) + "/bin/hac-agent",
+                                   "--config",
+                                   dir.File("agent.conf"),
+                                   "--server",
+                                   fake.address(),
+                                   "--node",
+                                   "n1",
+                                   "--join-token-file",
+                                   dir.File("join.token"),
+                                   "--state-dir",
+                                   dir.File("state"),
+                                   "--metrics-listen",
+                                   "127.0.0.1:0",
+                                   "--heartbeat-interval=100ms",
+                                   "--usage-interval=100ms",
+                                   "--reconnect-max-backoff=200ms"};
   auto agent = testing::Process::Start(argv, {}, dir.File("agent1.err"));
   std::optional<std::string> ready = agent->WaitForLine("hac-agent ready", absl::Seconds(30));
   REQUIRE(ready.has_value());
@@ -539,6 +553,11 @@ TEST_CASE("hac-agent kills process groups a crashed agent left behind and serves
   {
     absl::MutexLock lock(&fake.service.mu);
     CHECK(fake.service.registrations.size() == 1);  // the stored credential was reused
+    // The same devices: their UUIDs survive the restart.
+    REQUIRE(fake.service.hellos.back().devices_size() == 1);
+    CHECK(fake.service.hellos.back().devices(0).uuid() ==
+          fake.service.registrations[0].devices(0).uuid());
+    CHECK_FALSE(fake.service.registrations[0].devices(0).uuid().empty());
   }
   again->Signal(SIGTERM);
   std::optional<int> status = again->Wait(absl::Seconds(10));
@@ -546,6 +565,56 @@ TEST_CASE("hac-agent kills process groups a crashed agent left behind and serves
   CHECK(WIFEXITED(*status));
   CHECK(WEXITSTATUS(*status) == 0);
   fake.Stop();
+}
+
+// A self-signed certificate for 127.0.0.1 (its own CA), made with the openssl command line.
+void MakeCertificate(const testing::TempDir& dir, const std::string& name) {
+  testing::CommandResult r = testing::RunCommand(
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+       "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir.File(name + ".key"), "-out",
+       dir.File(name + ".pem"), "-days", "1", "-subj", "/CN=" + name, "-addext",
+       "subjectAltName=IP:127.0.0.1,DNS:localhost"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+TEST_CASE("hac-agent connects over mutual TLS with --ca-cert, --client-cert and --client-key") {
+  testing::TempDir dir;
+  MakeCertificate(dir, "server");
+  MakeCertificate(dir, "client");
+  FakeServer fake;
+  grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  tls.pem_root_certs = ReadAll(dir.File("client.pem"));
+  tls.pem_key_cert_pairs.push_back(
+      {ReadAll(dir.File("server.key")), ReadAll(dir.File("server.pem"))});
+  fake.credentials = grpc::SslServerCredentials(tls);
+  fake.Start();
+  std::ofstream(dir.File("join.token")) << kJoinToken << "\n";
+  auto agent = testing::Process::Start(
+      {std::string(HAC_BIN_DIR) + "/bin/hac-agent", "--server", fake.address(), "--node", "n1",
+       "--device", "sim-npu:1", "--join-token-file", dir.File("join.token"), "--state-dir",
+       dir.File("state"), "--ca-cert", dir.File("server.pem"), "--client-cert",
+       dir.File("client.pem"), "--client-key", dir.File("client.key")},
+      {}, dir.File("agent.err"));
+  REQUIRE(agent->WaitForLine("hac-agent ready", absl::Seconds(30)).has_value());
+  CHECK(testing::PollUntil([&] { return fake.service.HelloCount() >= 1; }, kWait));
+  {
+    absl::MutexLock lock(&fake.service.mu);
+    CHECK(fake.service.registrations.size() == 1);
+  }
+  agent->Signal(SIGTERM);
+  REQUIRE(agent->Wait(absl::Seconds(10)).has_value());
+  fake.Stop();
+}
+
+TEST_CASE("hac-agent refuses a client certificate without its key") {
+  testing::TempDir dir;
+  testing::CommandResult r = testing::RunCommand(
+      {std::string(HAC_BIN_DIR) + "/bin/hac-agent", "--node", "n1", "--device", "sim-npu:1",
+       "--state-dir", dir.File("state"), "--client-cert", dir.File("client.pem")},
+      {}, absl::Seconds(30));
+  CHECK(r.exit_code == 1);
+  CHECK(absl::StrContains(r.err, "--client-cert and --client-key go together"));
 }
 
 }  // namespace

@@ -66,7 +66,8 @@ class Harness {
     return spec;
   }
 
-  std::optional<ExitInfo> WaitExit(const std::string& id, absl::Duration timeout = absl::Seconds(10)) {
+  std::optional<ExitInfo> WaitExit(const std::string& id,
+                                   absl::Duration timeout = absl::Seconds(10)) {
     bool done = testing::PollUntil(
         [&] {
           absl::MutexLock lock(&mu);
@@ -167,9 +168,11 @@ TEST_CASE("Supervisor cancel sends SIGTERM then SIGKILL to the whole group after
   // The child ignores SIGTERM and starts a grandchild that ignores it too; both write their pid.
   std::string script =
       "trap '' TERM; "
-      "sh -c 'trap \"\" TERM; echo $$ > " + h.dir.File("grandchild.pid") +
+      "sh -c 'trap \"\" TERM; echo $$ > " +
+      h.dir.File("grandchild.pid") +
       "; while true; do sleep 0.05; done' & "
-      "echo $$ > " + h.dir.File("child.pid") + "; while true; do sleep 0.05; done";
+      "echo $$ > " +
+      h.dir.File("child.pid") + "; while true; do sleep 0.05; done";
   auto pgid = h.supervisor->Start(h.Shell("cancel", script));
   REQUIRE(pgid.ok());
   REQUIRE(testing::PollUntil(
