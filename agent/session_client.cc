@@ -192,7 +192,16 @@ absl::Status SessionClient::Register() {
   grpc::ClientContext ctx;
   ctx.AddMetadata("authorization", "Bearer " + *join);
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_timeout));
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("stopping");
+    current_ = &ctx;  // so Stop() does not wait for the deadline
+  }
   grpc::Status status = stub_->RegisterNode(&ctx, request, &response);
+  {
+    absl::MutexLock lock(&mu_);
+    current_ = nullptr;
+  }
   if (!status.ok()) {
     return absl::UnavailableError(absl::StrCat("RegisterNode: ", Describe(status)));
   }
