@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -475,6 +478,74 @@ int Nodes(Session& s, const ParsedArgs& a) {
   return kExitOk;
 }
 
+// node cordon|uncordon|drain NAME
+int NodeAction(Session& s, const ParsedArgs& a, hac::v1::NodeState target) {
+  auto stub = hac::v1::PoolService::NewStub(s.channel());
+  grpc::ClientContext ctx;
+  s.Prepare(ctx, true);
+  hac::v1::NodeActionRequest req;
+  req.set_name(a.positionals()[0]);
+  req.set_reason(a.Get("reason").value_or(""));
+  hac::v1::Node resp;
+  grpc::Status status = target == hac::v1::NODE_STATE_CORDONED  ? stub->CordonNode(&ctx, req, &resp)
+                        : target == hac::v1::NODE_STATE_READY ? stub->UncordonNode(&ctx, req, &resp)
+                                                              : stub->DrainNode(&ctx, req, &resp);
+  if (!status.ok()) return s.ServerError(status);
+  if (s.json()) return s.PrintJson(resp);
+  s.out() << NodesTable({resp}, s.clock().Now());
+  return kExitOk;
+}
+int NodeCordon(Session& s, const ParsedArgs& a) {
+  return NodeAction(s, a, hac::v1::NODE_STATE_CORDONED);
+}
+int NodeUncordon(Session& s, const ParsedArgs& a) {
+  return NodeAction(s, a, hac::v1::NODE_STATE_READY);
+}
+int NodeDrain(Session& s, const ParsedArgs& a) {
+  return NodeAction(s, a, hac::v1::NODE_STATE_DRAINING);
+}
+
+int SchedulerConfigGet(Session& s, const ParsedArgs&) {
+  auto stub = hac::v1::AdminService::NewStub(s.channel());
+  grpc::ClientContext ctx;
+  s.Prepare(ctx, true);
+  hac::v1::SchedulerConfig resp;
+  grpc::Status status =
+      stub->GetSchedulerConfig(&ctx, hac::v1::GetSchedulerConfigRequest(), &resp);
+  if (!status.ok()) return s.ServerError(status);
+  if (s.json()) return s.PrintJson(resp);
+  s.out() << resp.text();
+  if (!resp.text().empty() && resp.text().back() != '\n') s.out() << "\n";
+  return kExitOk;
+}
+
+// scheduler config set FILE ("-" reads standard input)
+int SchedulerConfigSet(Session& s, const ParsedArgs& a) {
+  const std::string& path = a.positionals()[0];
+  std::ostringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path);
+    if (!in) {
+      s.err() << "hacctl: cannot read " << path << "\n";
+      return kExitUsage;
+    }
+    text << in.rdbuf();
+  }
+  auto stub = hac::v1::AdminService::NewStub(s.channel());
+  grpc::ClientContext ctx;
+  s.Prepare(ctx, true);
+  hac::v1::SchedulerConfig req;
+  req.set_text(text.str());
+  hac::v1::SchedulerConfig resp;
+  grpc::Status status = stub->SetSchedulerConfig(&ctx, req, &resp);
+  if (!status.ok()) return s.ServerError(status);
+  if (s.json()) return s.PrintJson(resp);
+  s.out() << "scheduler configuration applied\n";
+  return kExitOk;
+}
+
 int Version(Session& s, const ParsedArgs&) {
   if (s.json()) {
     s.out() << "{\"version\":\"" << kVersion << "\"}\n";
@@ -538,6 +609,21 @@ const std::vector<Command>& Commands() {
       {.name = "nodes", .summary = "list nodes and their free devices",
        .flags = {{.name = "pool", .value_name = "P", .help = "only this pool's nodes"}},
        .handler = Nodes},
+      {.name = "node cordon", .args = "NAME", .summary = "stop new work going to a node (admins)",
+       .flags = {{.name = "reason", .value_name = "TEXT", .help = "why, for the record"}},
+       .min_args = 1, .max_args = 1, .handler = NodeCordon},
+      {.name = "node uncordon", .args = "NAME", .summary = "let new work go to a node again",
+       .flags = {{.name = "reason", .value_name = "TEXT", .help = "why, for the record"}},
+       .min_args = 1, .max_args = 1, .handler = NodeUncordon},
+      {.name = "node drain", .args = "NAME",
+       .summary = "take no new work on a node; its attempts finish (admins)",
+       .flags = {{.name = "reason", .value_name = "TEXT", .help = "why, for the record"}},
+       .min_args = 1, .max_args = 1, .handler = NodeDrain},
+      {.name = "scheduler config", .summary = "print the scheduler's configuration (admins)",
+       .handler = SchedulerConfigGet},
+      {.name = "scheduler set", .args = "FILE",
+       .summary = "replace the scheduler's configuration, no restart (FILE or - for stdin)",
+       .min_args = 1, .max_args = 1, .handler = SchedulerConfigSet},
       {.name = "version", .summary = "hacctl's version", .handler = Version,
        .needs_server = false},
   };

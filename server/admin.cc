@@ -153,6 +153,7 @@ absl::StatusOr<hac::v1::Quota> AdminManager::SetQuota(const Principal& caller,
   ASSIGN_OR_RETURN(store::TenantRecord t, store_.FindTenant(q.tenant()));
   store::QuotaRecord rec{t.name, q.device_class(), q.max_devices(), q.borrowable()};
   RETURN_IF_ERROR(store_.SetQuota(t.id, rec).status());
+  if (reload_quotas_) RETURN_IF_ERROR(reload_quotas_());
   return q;
 }
 
@@ -184,7 +185,8 @@ absl::Status AdminManager::DeleteQuota(const Principal& caller,
   RETURN_IF_ERROR(ValidateName63("tenant", req.tenant()));
   RETURN_IF_ERROR(ValidateDeviceClass("device_class", req.device_class()));
   ASSIGN_OR_RETURN(store::TenantRecord t, store_.FindTenant(req.tenant()));
-  return store_.DeleteQuota(t.id, req.device_class());
+  RETURN_IF_ERROR(store_.DeleteQuota(t.id, req.device_class()));
+  return reload_quotas_ ? reload_quotas_() : absl::OkStatus();
 }
 
 absl::StatusOr<hac::v1::CreateJoinTokenResponse> AdminManager::CreateJoinToken(
@@ -226,6 +228,9 @@ absl::StatusOr<hac::v1::SchedulerConfig> AdminManager::SetSchedulerConfig(
         absl::StrCat("text: ", req.text().size(), " bytes; the limit is ",
                      kMaxSchedulerConfigBytes));
   }
+  // Applied first, so a text the scheduler refuses is never stored; stored next, so it survives
+  // a restart (a failed store leaves it running until then, and the caller sees the error).
+  if (apply_scheduler_config_) RETURN_IF_ERROR(apply_scheduler_config_(req.text()));
   RETURN_IF_ERROR(store_.PutSetting(kSchedulerConfigKey, req.text()));
   return req;
 }

@@ -6,6 +6,9 @@
 #ifndef HAC_SERVER_ADMIN_H_
 #define HAC_SERVER_ADMIN_H_
 
+#include <functional>
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "hac/v1/admin.pb.h"
@@ -18,6 +21,14 @@ class AdminManager {
  public:
   AdminManager(store::Store& store, Authenticator& auth, const common::Clock& clock)
       : store_(store), auth_(auth), clock_(clock) {}
+
+  // Applies a scheduler configuration text to the running scheduler (INVALID_ARGUMENT when it
+  // does not parse or validate). Set once at start-up; without it the text is only stored.
+  void SetSchedulerConfigApplier(std::function<absl::Status(const std::string&)> apply) {
+    apply_scheduler_config_ = std::move(apply);
+  }
+  // Called after quotas change, so the scheduler enforces them at once.
+  void SetQuotaListener(std::function<absl::Status()> reload) { reload_quotas_ = std::move(reload); }
 
   absl::StatusOr<hac::v1::CreateTenantResponse> CreateTenant(
       const Principal& caller, const hac::v1::CreateTenantRequest& req);
@@ -44,6 +55,8 @@ class AdminManager {
   store::Store& store_;
   Authenticator& auth_;
   const common::Clock& clock_;
+  std::function<absl::Status(const std::string&)> apply_scheduler_config_;
+  std::function<absl::Status()> reload_quotas_;
 };
 
 // A token's metadata in its API form ("t-<id>").

@@ -87,11 +87,26 @@ absl::StatusOr<std::unique_ptr<ClusterManager>> ClusterManager::Create(
     store::Store& store, Authenticator& auth, JobManager& jobs, LogStore& logs,
     const common::Clock& clock, Options options) {
   ASSIGN_OR_RETURN(scheduler::SchedulerConfig config,
-                   scheduler::ParseSchedulerConfig(options.scheduler_config));
+                   BuildConfig(store, options.scheduler_config));
   ASSIGN_OR_RETURN(std::unique_ptr<scheduler::Scheduler> sched,
                    scheduler::Scheduler::Create(config));
-  return std::unique_ptr<ClusterManager>(
+  auto out = std::unique_ptr<ClusterManager>(
       new ClusterManager(store, auth, jobs, logs, clock, std::move(options), std::move(sched)));
+  absl::MutexLock lock(&out->mu_);
+  out->config_text_ = out->options_.scheduler_config;
+  return out;
+}
+
+absl::StatusOr<scheduler::SchedulerConfig> ClusterManager::BuildConfig(store::Store& store,
+                                                                      const std::string& text) {
+  ASSIGN_OR_RETURN(std::vector<store::QuotaRecord> quotas, store.ListQuotas(0));
+  std::string full = text;
+  if (!full.empty() && full.back() != '\n') full += '\n';
+  for (const store::QuotaRecord& q : quotas) {
+    absl::StrAppend(&full, "quota.", q.tenant, ".", q.device_class, " = ", q.max_devices,
+                    q.borrowable ? " borrowable" : "", "\n");
+  }
+  return scheduler::ParseSchedulerConfig(full);
 }
 
 ClusterManager::ClusterManager(store::Store& store, Authenticator& auth, JobManager& jobs,
@@ -220,6 +235,24 @@ void ClusterManager::Stop() {
 void ClusterManager::Wake() {
   absl::MutexLock lock(&mu_);
   wake_ = true;
+}
+
+absl::Status ClusterManager::ApplySchedulerConfig(const std::string& text) {
+  ASSIGN_OR_RETURN(scheduler::SchedulerConfig config, BuildConfig(store_, text));
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(sched_->Reconfigure(config));
+  config_text_ = text;
+  wake_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status ClusterManager::ReloadQuotas() {
+  std::string text;
+  {
+    absl::MutexLock lock(&mu_);
+    text = config_text_;
+  }
+  return ApplySchedulerConfig(text);
 }
 
 int64_t ClusterManager::passes() const {

@@ -90,6 +90,12 @@ class ClusterManager final : public JobListener {
   absl::StatusOr<hac::v1::Node> SetNodeState(const Principal& caller, absl::string_view name,
                                              hac::v1::NodeState state);
 
+  // Replaces the scheduler's configuration (text form, see docs/scheduler.md) without a restart.
+  // Tenants' quotas from the store (AdminService.SetQuota) are added to it as quota.* keys.
+  absl::Status ApplySchedulerConfig(const std::string& text);
+  // Re-reads the quotas from the store and applies them (after SetQuota / DeleteQuota).
+  absl::Status ReloadQuotas();
+
   // Scheduling passes run so far (tests).
   int64_t passes() const;
 
@@ -144,7 +150,12 @@ class ClusterManager final : public JobListener {
   const common::Clock& clock_;
   const Options options_;
 
+  // The configuration text plus the store's quotas, parsed.
+  static absl::StatusOr<scheduler::SchedulerConfig> BuildConfig(store::Store& store,
+                                                               const std::string& text);
+
   mutable absl::Mutex mu_;
+  std::string config_text_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<scheduler::Scheduler> sched_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, NodeInfo> nodes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, AttemptInfo> attempts_ ABSL_GUARDED_BY(mu_);

@@ -145,6 +145,9 @@ int main(int argc, char** argv) {
                                                      cluster_options);
   if (!cluster.ok()) return Fail(cluster.status());
   jobs.SetListener(cluster->get());
+  admin.SetSchedulerConfigApplier(
+      [&](const std::string& text) { return (*cluster)->ApplySchedulerConfig(text); });
+  admin.SetQuotaListener([&] { return (*cluster)->ReloadQuotas(); });
   if (absl::Status s = (*cluster)->Start(); !s.ok()) return Fail(s);
 
   hac::server::grpc_glue::Rpc rpc(auth, metrics, clock);

@@ -313,3 +313,44 @@ TEST_CASE("After hacd restarts, a reconnecting agent keeps its running attempts"
 
 }  // namespace
 }  // namespace hac::testing
+
+namespace hac::testing {
+namespace {
+
+TEST_CASE("Quotas and scheduler configuration change without a restart, with reasons to act on") {
+  Hacd hacd({"--schedule-tick=100ms"});
+  REQUIRE(hacd.Start());
+  const std::string join = LineValue(
+      hacd.Hacctl(hacd.admin_token(), {"join-token", "create"}).out, "token: ");
+  const std::string tenant = hacd.CreateTenant("acme");
+  REQUIRE(hacd.Hacctl(hacd.admin_token(), {"quota", "set", "acme", "npu", "1"}).exit_code == 0);
+  FakeAgent n1(hacd, join, "n1", 4);
+  n1.Connect();
+  const std::string first = Submit(hacd, tenant);
+  hac::v1::ServerMessage m = n1.NextControl();
+  REQUIRE(m.has_assignment());
+  CHECK(m.assignment().job_id() == first);
+  const std::string second = Submit(hacd, tenant);
+  // Quota 1 npu: the second waits, and says why.
+  REQUIRE(PollUntil([&] {
+    return absl::StrContains(GetJob(hacd, tenant, second).reason(), "quota");
+  }, absl::Seconds(10)));
+  CHECK(GetJob(hacd, tenant, second).state() == hac::v1::JOB_STATE_PENDING);
+
+  // A bad configuration is refused with the key named, and changes nothing.
+  auto bad = hacd.Hacctl(hacd.admin_token(), {"scheduler", "set", "-"}, "frobnicate = 1\n");
+  CHECK(bad.exit_code == 1);
+  CHECK(absl::StrContains(bad.err, "frobnicate"));
+  // Raising the quota lets it run at once.
+  REQUIRE(hacd.Hacctl(hacd.admin_token(), {"quota", "set", "acme", "npu", "2"}).exit_code == 0);
+  m = n1.NextControl();
+  REQUIRE(m.has_assignment());
+  CHECK(m.assignment().job_id() == second);
+  auto ok = hacd.Hacctl(hacd.admin_token(), {"scheduler", "set", "-"}, "placement = spread\n");
+  CHECK(ok.exit_code == 0);
+  auto shown = hacd.Hacctl(hacd.admin_token(), {"scheduler", "config"});
+  CHECK(absl::StrContains(shown.out, "placement = spread"));
+}
+
+}  // namespace
+}  // namespace hac::testing
