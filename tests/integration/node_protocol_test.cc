@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "hac/v1/nodes.grpc.pb.h"
 #include "hac/v1/pools.grpc.pb.h"
 #include "tests/integration/cluster.h"
@@ -350,6 +351,42 @@ TEST_CASE("Quotas and scheduler configuration change without a restart, with rea
   CHECK(ok.exit_code == 0);
   auto shown = hacd.Hacctl(hacd.admin_token(), {"scheduler", "config"});
   CHECK(absl::StrContains(shown.out, "placement = spread"));
+}
+
+}  // namespace
+}  // namespace hac::testing
+
+namespace hac::testing {
+namespace {
+
+TEST_CASE("A dry run says where a job would go now, or why not, and submits nothing") {
+  Hacd hacd({"--schedule-tick=100ms"});
+  REQUIRE(hacd.Start());
+  const std::string join = LineValue(
+      hacd.Hacctl(hacd.admin_token(), {"join-token", "create"}).out, "token: ");
+  const std::string tenant = hacd.CreateTenant("acme");
+  FakeAgent n1(hacd, join, "n1", 2);
+  n1.Connect();
+  REQUIRE(PollUntil([&] {
+    auto r = hacd.Hacctl(tenant, {"-o", "json", "submit", "--dry-run", "--name", "d",
+                                  "--device", "npu:2", "--", "true"});
+    hac::v1::SubmitJobResponse resp;
+    return r.exit_code == 0 &&
+           google::protobuf::util::JsonStringToMessage(r.out, &resp).ok() &&
+           resp.dry_run().placeable_now() && resp.dry_run().devices_size() == 2 &&
+           resp.dry_run().devices(0).node() == "n1";
+  }, absl::Seconds(10)));
+  auto too_big = hacd.Hacctl(tenant, {"-o", "json", "submit", "--dry-run", "--name", "d",
+                                      "--device", "npu:4", "--", "true"});
+  REQUIRE(too_big.exit_code == 0);
+  hac::v1::SubmitJobResponse resp;
+  REQUIRE(google::protobuf::util::JsonStringToMessage(too_big.out, &resp).ok());
+  CHECK_FALSE(resp.dry_run().placeable_now());
+  INFO(resp.dry_run().reason());
+  CHECK(absl::StrContains(resp.dry_run().reason(), "4"));
+  CHECK(absl::StrContains(resp.dry_run().reason(), "largest: 2"));
+  auto jobs = hacd.Hacctl(tenant, {"-o", "json", "jobs"});
+  CHECK(absl::StripAsciiWhitespace(jobs.out) == "{}");
 }
 
 }  // namespace
