@@ -1,6 +1,7 @@
 #include "tests/integration/cluster.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -21,8 +22,9 @@ Hacd::~Hacd() {
 }
 
 bool Hacd::Start() {
+  // A restart keeps the port, so agents find it again.
   std::vector<std::string> argv = {BinPath("hacd"),
-                                   "--listen=127.0.0.1:0",
+                                   "--listen=" + (grpc_addr_.empty() ? "127.0.0.1:0" : grpc_addr_),
                                    "--metrics-listen=127.0.0.1:0",
                                    "--db=" + dir_.File("hacd.db"),
                                    "--admin-token-file=" + dir_.File("admin.token")};
@@ -83,6 +85,66 @@ std::string Hacd::CreateTenant(const std::string& name) const {
 
 std::shared_ptr<grpc::Channel> Hacd::Channel() const {
   return grpc::CreateChannel(grpc_addr_, grpc::InsecureChannelCredentials());
+}
+
+std::string Hacd::JoinTokenFile() const {
+  const std::string path = dir_.File("join.token");
+  if (::access(path.c_str(), R_OK) != 0) {
+    CommandResult r = Hacctl(admin_token_, {"join-token", "create"});
+    std::ofstream(path) << LineValue(r.out, "token: ") << "\n";
+  }
+  return path;
+}
+
+Agent::Agent(const Hacd& hacd, std::string node, std::string pool, std::string device,
+             std::vector<std::string> extra_flags)
+    : hacd_(hacd),
+      node_(std::move(node)),
+      pool_(std::move(pool)),
+      device_(std::move(device)),
+      state_dir_(hacd.dir().File("agent-" + node_)),
+      extra_flags_(std::move(extra_flags)) {}
+
+Agent::~Agent() {
+  if (proc_) {
+    proc_->Signal(SIGTERM);
+    if (!proc_->Wait(absl::Seconds(20))) proc_->Signal(SIGKILL);
+  }
+}
+
+bool Agent::Start() {
+  std::vector<std::string> argv = {BinPath("hac-agent"),
+                                   "--server=" + hacd_.address(),
+                                   "--join-token-file=" + hacd_.JoinTokenFile(),
+                                   "--node=" + node_,
+                                   "--pool=" + pool_,
+                                   "--device=" + device_,
+                                   "--state-dir=" + state_dir_,
+                                   "--reconnect-max-backoff=500ms",
+                                   "--kill-grace=2s"};
+  argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
+  proc_ = Process::Start(argv, {}, state_dir_ + ".log");
+  return proc_ && proc_->WaitForLine("hac-agent ready", absl::Seconds(60)).has_value();
+}
+
+void Agent::Kill9() {
+  proc_->Signal(SIGKILL);
+  proc_->Wait(absl::Seconds(10));
+  proc_.reset();
+}
+
+std::optional<int> Agent::Stop() {
+  proc_->Signal(SIGTERM);
+  auto st = proc_->Wait(absl::Seconds(30));
+  proc_.reset();
+  return st;
+}
+
+std::string Agent::log() const {
+  std::ifstream in(state_dir_ + ".log");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 std::unique_ptr<grpc::ClientContext> AuthContext(const std::string& token) {

@@ -44,12 +44,36 @@ class Hacd {
   std::string CreateTenant(const std::string& name) const;
 
   std::shared_ptr<grpc::Channel> Channel() const;
+  // A file holding a join token minted by the admin (created on first use).
+  std::string JoinTokenFile() const;
 
  private:
   TempDir dir_;
   std::vector<std::string> extra_flags_;
   std::unique_ptr<Process> proc_;
   std::string grpc_addr_, metrics_addr_, admin_token_;
+};
+
+// One hac-agent process for a node of `hacd`, with its state under hacd's temp directory.
+class Agent {
+ public:
+  // `device` as hac-agent's --device (e.g. "sim-npu:2"); `join_token_file` from
+  // Hacd::JoinTokenFile().
+  Agent(const Hacd& hacd, std::string node, std::string pool, std::string device,
+        std::vector<std::string> extra_flags = {});
+  ~Agent();
+  // Starts (again, same state directory); waits for its ready line.
+  bool Start();
+  void Kill9();
+  std::optional<int> Stop();
+  const std::string& state_dir() const { return state_dir_; }
+  std::string log() const;
+
+ private:
+  const Hacd& hacd_;
+  std::string node_, pool_, device_, state_dir_;
+  std::vector<std::string> extra_flags_;
+  std::unique_ptr<Process> proc_;
 };
 
 // A client context carrying `authorization: Bearer <token>` and a 30 s deadline.
