@@ -441,6 +441,7 @@ void AttemptManager::Tick() {
   absl::MutexLock lock(&mu_);
   if (meter_.size() == 0) return;
   UsageBatch batch = meter_.Report(BusyFn());
+  if (batch.counters.empty()) return;  // only attempts without devices run
   v1::AgentMessage m;
   v1::UsageReport* r = m.mutable_usage();
   r->set_sequence(batch.sequence);

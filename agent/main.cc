@@ -245,6 +245,12 @@ int main(int argc, char** argv) {
     return Fail(absl::FailedPreconditionError(
         absl::StrCat("cannot create --state-dir ", state_dir, ": ", ec.message())));
   }
+  if (absl::GetFlag(FLAGS_join_token_file).empty() &&
+      access((state_dir + "/node.token").c_str(), R_OK) != 0) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--join-token-file is required until the node has a credential (", state_dir,
+                     "/node.token)")));
+  }
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds = Credentials();
   if (!creds.ok()) return Fail(creds.status());
 

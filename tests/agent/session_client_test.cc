@@ -609,12 +609,23 @@ TEST_CASE("hac-agent connects over mutual TLS with --ca-cert, --client-cert and 
 
 TEST_CASE("hac-agent refuses a client certificate without its key") {
   testing::TempDir dir;
-  testing::CommandResult r = testing::RunCommand(
-      {std::string(HAC_BIN_DIR) + "/bin/hac-agent", "--node", "n1", "--device", "sim-npu:1",
-       "--state-dir", dir.File("state"), "--client-cert", dir.File("client.pem")},
-      {}, absl::Seconds(30));
+  testing::CommandResult r =
+      testing::RunCommand({std::string(HAC_BIN_DIR) + "/bin/hac-agent", "--node", "n1", "--device",
+                           "sim-npu:1", "--state-dir", dir.File("state"), "--join-token-file",
+                           dir.File("join.token"), "--client-cert", dir.File("client.pem")},
+                          {}, absl::Seconds(30));
   CHECK(r.exit_code == 1);
   CHECK(absl::StrContains(r.err, "--client-cert and --client-key go together"));
+}
+
+TEST_CASE("hac-agent without a credential or a join token file exits naming the flag") {
+  testing::TempDir dir;
+  testing::CommandResult r =
+      testing::RunCommand({std::string(HAC_BIN_DIR) + "/bin/hac-agent", "--node", "n1", "--device",
+                           "sim-npu:1", "--state-dir", dir.File("state")},
+                          {}, absl::Seconds(30));
+  CHECK(r.exit_code == 1);
+  CHECK(absl::StrContains(r.err, "--join-token-file is required"));
 }
 
 }  // namespace
