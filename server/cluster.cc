@@ -208,6 +208,7 @@ absl::Status ClusterManager::Start() {
       info.node = a.nodes_size() > 0 ? a.nodes(0) : "";
       info.sched_id = scheduler::AttemptId{a.id()};
       info.max_retries = job.spec.max_retries();
+      info.job = job;
       const absl::Time started = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(
           a.has_start_time() ? a.start_time() : a.assign_time()));
       absl::Status s = sched_->RestoreAttempt(scheduler::JobId{store::JobIdString(job.id)},
@@ -282,13 +283,15 @@ void ClusterManager::Pass() {
   absl::MutexLock lock(&mu_);
   ++passes_;
   CheckLiveness();
+  std::vector<PendingPlacement> placements;
   for (const scheduler::Decision& d : sched_->Schedule(clock_.Now())) {
     if (const auto* place = std::get_if<scheduler::PlaceDecision>(&d)) {
-      Place(*place);
+      if (std::optional<PendingPlacement> p = Prepare(*place)) placements.push_back(std::move(*p));
     } else {
       Preempt(std::get<scheduler::PreemptDecision>(d));
     }
   }
+  if (!placements.empty()) Place(std::move(placements));
   UpdateReasons();
 }
 
@@ -315,12 +318,13 @@ void ClusterManager::CheckLiveness() {
   }
 }
 
-void ClusterManager::Place(const scheduler::PlaceDecision& d) {
+std::optional<ClusterManager::PendingPlacement> ClusterManager::Prepare(
+    const scheduler::PlaceDecision& d) {
   absl::StatusOr<int64_t> job_id = store::ParseJobId(d.job.value);
   auto pending = job_id.ok() ? pending_.find(*job_id) : pending_.end();
   if (pending == pending_.end()) {
     (void)sched_->AttemptFinished(d.attempt, scheduler::AttemptEnd::kDone);
-    return;
+    return std::nullopt;
   }
   const store::JobRecord& job = pending->second;
   const uint32_t number = job.attempt_count + 1;
@@ -345,41 +349,59 @@ void ClusterManager::Place(const scheduler::PlaceDecision& d) {
       }
     }
   }
-  store::AttemptChange change;
-  change.job_id = job.id;
-  change.attempt = a;
-  change.node = d.placement.empty() ? "" : d.placement[0].node.value;
-  change.job_state = hac::v1::JOB_STATE_ASSIGNED;
-  change.job_reason = absl::StrCat("assigned to ", absl::StrJoin(a.nodes(), ","));
-  change.new_attempt = true;
-  absl::StatusOr<std::pair<store::JobRecord, store::JobRecord>> committed =
-      store_.ApplyAttemptChange(change);
+  PendingPlacement p;
+  p.decision = d;
+  p.change.job_id = job.id;
+  p.change.attempt = a;
+  p.change.node = d.placement.empty() ? "" : d.placement[0].node.value;
+  p.change.job_state = hac::v1::JOB_STATE_ASSIGNED;
+  p.change.job_reason = absl::StrCat("assigned to ", absl::StrJoin(a.nodes(), ","));
+  p.change.new_attempt = true;
+  p.info.job_id = job.id;
+  p.info.attempt = a;
+  p.info.node = p.change.node;
+  p.info.sched_id = d.attempt;
+  p.info.max_retries = job.spec.max_retries();
+  p.info.job = job;
+  p.info.job.attempt_count = number;
+  reasons_.erase(p.info.job_id);
+  pending_.erase(pending);  // `job` refers into it: last
+  return p;
+}
+
+void ClusterManager::Place(std::vector<PendingPlacement> placements) {
+  std::vector<store::AttemptChange> changes;
+  for (const PendingPlacement& p : placements) changes.push_back(p.change);
+  absl::StatusOr<std::vector<std::pair<store::JobRecord, store::JobRecord>>> committed =
+      store_.ApplyAttemptChanges(changes);
   if (!committed.ok()) {
-    HAC_LOG(ERROR) << "cannot commit attempt " << a.id() << ": " << committed.status().message();
-    (void)sched_->AttemptFinished(d.attempt, scheduler::AttemptEnd::kRequeue);
+    HAC_LOG(ERROR) << "cannot commit " << placements.size()
+                   << " placements: " << committed.status().message();
+    for (PendingPlacement& p : placements) {
+      (void)sched_->AttemptFinished(p.decision.attempt, scheduler::AttemptEnd::kRequeue);
+      pending_[p.info.job_id] = p.info.job;
+      pending_[p.info.job_id].attempt_count = p.info.attempt.number() - 1;
+    }
     return;
   }
-  jobs_.JobChanged(committed->first, committed->second);
-  AttemptInfo info;
-  info.job_id = job.id;
-  info.attempt = a;
-  info.node = change.node;
-  info.sched_id = d.attempt;
-  info.max_retries = job.spec.max_retries();
-  by_sched_id_[d.attempt.value] = a.id();
-
-  hac::v1::ServerMessage msg;
-  hac::v1::Assignment* as = msg.mutable_assignment();
-  as->set_attempt_id(a.id());
-  as->set_job_id(store::JobIdString(job.id));
-  as->set_tenant(job.tenant);
-  *as->mutable_spec() = job.spec;
-  as->set_attempt_number(number);
-  for (const hac::v1::DeviceRef& ref : a.devices()) as->add_device_indices(ref.index());
-  pending_.erase(pending);
-  reasons_.erase(job.id);
-  attempts_[a.id()] = std::move(info);
-  Send(change.node, std::move(msg));
+  for (size_t i = 0; i < placements.size(); ++i) {
+    PendingPlacement& p = placements[i];
+    jobs_.JobChanged((*committed)[i].first, (*committed)[i].second);
+    hac::v1::ServerMessage msg;
+    hac::v1::Assignment* as = msg.mutable_assignment();
+    as->set_attempt_id(p.info.attempt.id());
+    as->set_job_id(store::JobIdString(p.info.job_id));
+    as->set_tenant(p.info.job.tenant);
+    *as->mutable_spec() = p.info.job.spec;
+    as->set_attempt_number(p.info.attempt.number());
+    for (const hac::v1::DeviceRef& ref : p.info.attempt.devices()) {
+      as->add_device_indices(ref.index());
+    }
+    by_sched_id_[p.decision.attempt.value] = p.info.attempt.id();
+    const std::string node = p.info.node;
+    attempts_[p.info.attempt.id()] = std::move(p.info);
+    Send(node, std::move(msg));
+  }
 }
 
 void ClusterManager::Preempt(const scheduler::PreemptDecision& d) {
@@ -397,6 +419,7 @@ void ClusterManager::Preempt(const scheduler::PreemptDecision& d) {
 }
 
 void ClusterManager::UpdateReasons() {
+  std::vector<std::pair<int64_t, std::string>> changed;
   for (auto& [job_id, job] : pending_) {
     absl::StatusOr<std::string> reason =
         sched_->PendingReason(scheduler::JobId{store::JobIdString(job_id)});
@@ -405,10 +428,9 @@ void ClusterManager::UpdateReasons() {
     if (last == *reason) continue;
     last = *reason;
     job.reason = *reason;
-    if (absl::Status s = store_.SetJobReason(job_id, *reason); !s.ok()) {
-      HAC_LOG(WARNING) << "job " << job_id << ": " << s.message();
-    }
+    changed.emplace_back(job_id, *reason);
   }
+  if (!changed.empty()) store_.SetJobReasonsAsync(std::move(changed));
 }
 
 void ClusterManager::Send(const std::string& node, hac::v1::ServerMessage msg) {
@@ -417,8 +439,32 @@ void ClusterManager::Send(const std::string& node, hac::v1::ServerMessage msg) {
   it->second.session->Push(std::move(msg));
 }
 
+void ClusterManager::CommitAsync(store::AttemptChange change, std::shared_ptr<Session> ack) {
+  const std::string attempt_id = change.attempt.id();
+  store_.ApplyAttemptChangeAsync(
+      change, [this, change, ack, attempt_id](
+                  absl::StatusOr<std::pair<store::JobRecord, store::JobRecord>> committed) {
+        // Runs on the store's writer thread: never takes mu_.
+        if (!committed.ok()) {
+          HAC_LOG(ERROR) << "attempt " << attempt_id << ": " << committed.status().message();
+          if (ack != nullptr) {
+            absl::MutexLock lock(&failed_mu_);
+            failed_[attempt_id] = change;
+          }
+          return;
+        }
+        jobs_.JobChanged(committed->first, committed->second);
+        if (ack != nullptr) {
+          hac::v1::ServerMessage msg;
+          msg.mutable_status_ack()->set_attempt_id(attempt_id);
+          ack->Push(std::move(msg));
+        }
+      });
+}
+
 void ClusterManager::EndAttempt(const std::string& attempt_id, hac::v1::AttemptState state,
-                                const hac::v1::ExitStatus& exit, const std::string& message) {
+                                const hac::v1::ExitStatus& exit, const std::string& message,
+                                std::shared_ptr<Session> ack) {
   auto it = attempts_.find(attempt_id);
   if (it == attempts_.end()) return;
   AttemptInfo info = std::move(it->second);
@@ -456,30 +502,23 @@ void ClusterManager::EndAttempt(const std::string& attempt_id, hac::v1::AttemptS
       change.job_state = hac::v1::JOB_STATE_PENDING;
       change.job_reason = absl::StrCat("waiting: requeued after ", message);
       break;
-    default:  // CANCELLED: the job was cancelled already (or is cancelled now)
+    default:  // CANCELLED
       change.job_state = hac::v1::JOB_STATE_CANCELLED;
       change.job_reason = message;
       break;
   }
-  absl::StatusOr<std::pair<store::JobRecord, store::JobRecord>> committed =
-      store_.ApplyAttemptChange(change);
-  if (!committed.ok()) {
-    HAC_LOG(ERROR) << "attempt " << attempt_id << ": " << committed.status().message();
-    attempts_[attempt_id] = std::move(info);  // keep it; the agent will report again
-    return;
-  }
-  // A job cancelled while running stays CANCELLED whatever its attempt reports.
-  if (committed->first.state == hac::v1::JOB_STATE_CANCELLED &&
-      committed->second.state != hac::v1::JOB_STATE_CANCELLED) {
-    change.job_state = hac::v1::JOB_STATE_CANCELLED;
-    change.job_reason = committed->first.reason;
-    committed = store_.ApplyAttemptChange(change);
-    requeue = false;
-  }
-  if (committed.ok()) jobs_.JobChanged(committed->first, committed->second);
+  // A job cancelled while running stays cancelled (the store keeps it so too).
+  if (cancelled_.erase(info.job_id) > 0) requeue = false;
   (void)sched_->AttemptFinished(
       info.sched_id, requeue ? scheduler::AttemptEnd::kRequeue : scheduler::AttemptEnd::kDone);
-  if (requeue && committed.ok()) pending_[info.job_id] = committed->second;
+  if (requeue) {
+    store::JobRecord job = info.job;
+    job.state = hac::v1::JOB_STATE_PENDING;
+    job.reason = change.job_reason;
+    job.attempt_count = a.number();
+    pending_[info.job_id] = std::move(job);
+  }
+  CommitAsync(std::move(change), std::move(ack));
   wake_ = true;
 }
 
@@ -502,6 +541,7 @@ void ClusterManager::JobCancelled(const store::JobRecord& job) {
   reasons_.erase(job.id);
   for (const auto& [id, a] : attempts_) {
     if (a.job_id != job.id) continue;
+    cancelled_.insert(job.id);
     hac::v1::ServerMessage msg;
     hac::v1::CancelAttempt* c = msg.mutable_cancel();
     c->set_attempt_id(id);
@@ -721,6 +761,7 @@ void ClusterManager::HandleHello(const std::string& node, const std::shared_ptr<
 }
 
 void ClusterManager::HandleStatus(const std::string& node, const hac::v1::AttemptStatus& st) {
+  std::shared_ptr<Session> session = nodes_[node].session;
   auto it = attempts_.find(st.attempt_id());
   if (it == attempts_.end() || it->second.node != node) {
     if (it != attempts_.end()) {
@@ -728,7 +769,20 @@ void ClusterManager::HandleStatus(const std::string& node, const hac::v1::Attemp
                        << " of node " << it->second.node << ": refused";
       return;
     }
-    // Unknown or already ended: acknowledge so the agent stops resending it.
+    // Already ended. If its commit failed, try again; else acknowledge so the agent forgets it.
+    std::optional<store::AttemptChange> retry;
+    {
+      absl::MutexLock lock(&failed_mu_);
+      auto f = failed_.find(st.attempt_id());
+      if (f != failed_.end() && f->second.node == node) {
+        retry = std::move(f->second);
+        failed_.erase(f);
+      }
+    }
+    if (retry) {
+      CommitAsync(std::move(*retry), session);
+      return;
+    }
     hac::v1::ServerMessage ack;
     ack.mutable_status_ack()->set_attempt_id(st.attempt_id());
     Send(node, std::move(ack));
@@ -748,25 +802,16 @@ void ClusterManager::HandleStatus(const std::string& node, const hac::v1::Attemp
     change.node = a.node;
     change.job_state = hac::v1::JOB_STATE_RUNNING;
     change.job_reason = absl::StrCat("running on ", absl::StrJoin(a.attempt.nodes(), ","));
-    absl::StatusOr<std::pair<store::JobRecord, store::JobRecord>> committed =
-        store_.ApplyAttemptChange(change);
-    if (committed.ok() && committed->first.state == hac::v1::JOB_STATE_CANCELLED) {
-      // Cancelled while being started: keep the job cancelled; the agent got a cancel.
-      change.job_state = hac::v1::JOB_STATE_CANCELLED;
-      change.job_reason = committed->first.reason;
-      committed = store_.ApplyAttemptChange(change);
-    }
-    if (committed.ok()) jobs_.JobChanged(committed->first, committed->second);
+    // Not waited for: if it is lost in a crash, the agent's next hello says RUNNING again.
+    CommitAsync(std::move(change), nullptr);
     (void)sched_->AttemptStarted(a.sched_id, started);
     return;
   }
   if (!IsFinalAttempt(st.state())) return;
   std::string message = st.message();
   if (message.empty()) message = st.exit().message();
-  EndAttempt(st.attempt_id(), st.state(), st.exit(), message);
-  hac::v1::ServerMessage ack;
-  ack.mutable_status_ack()->set_attempt_id(st.attempt_id());
-  Send(node, std::move(ack));
+  // The StatusAck goes out once the final state is durable.
+  EndAttempt(st.attempt_id(), st.state(), st.exit(), message, session);
 }
 
 void ClusterManager::HandleUsage(const std::string& node, const hac::v1::UsageReport& report) {

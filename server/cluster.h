@@ -20,12 +20,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
@@ -107,6 +109,13 @@ class ClusterManager final : public JobListener {
     std::string node;
     scheduler::AttemptId sched_id;
     uint32_t max_retries = 0;
+    store::JobRecord job;  // the job as it was placed (spec, tenant, attempt count)
+  };
+  // A placement decided in a pass, committed with the others of that pass.
+  struct PendingPlacement {
+    scheduler::PlaceDecision decision;
+    store::AttemptChange change;
+    AttemptInfo info;
   };
   struct NodeInfo {
     hac::v1::Node node;
@@ -124,13 +133,22 @@ class ClusterManager final : public JobListener {
   // One pass: liveness, decisions, reasons. Called on the loop thread.
   void Pass();
   void CheckLiveness() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Place(const scheduler::PlaceDecision& d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Builds the attempt for a decision; nullopt when its job is no longer pending.
+  std::optional<PendingPlacement> Prepare(const scheduler::PlaceDecision& d)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Commits a pass's placements in one transaction, then sends the assignments.
+  void Place(std::vector<PendingPlacement> placements) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Preempt(const scheduler::PreemptDecision& d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateReasons() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Ends an attempt: commits its final state and its job's transition, frees its devices.
+  // Ends an attempt: frees its devices, requeues its job or ends it, and commits both (without
+  // waiting: the commit is ordered before any later write). When `ack` is set, the agent's
+  // StatusAck is sent once the commit is durable.
   void EndAttempt(const std::string& attempt_id, hac::v1::AttemptState state,
-                  const hac::v1::ExitStatus& exit, const std::string& message)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                  const hac::v1::ExitStatus& exit, const std::string& message,
+                  std::shared_ptr<Session> ack = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Commits `change` without waiting; tells JobManager; sends StatusAck on `ack` when durable.
+  // A failed commit is kept and retried when the agent reports the attempt again.
+  void CommitAsync(store::AttemptChange change, std::shared_ptr<Session> ack);
   void Send(const std::string& node, hac::v1::ServerMessage msg)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleHello(const std::string& node, const std::shared_ptr<Session>& session,
@@ -162,6 +180,10 @@ class ClusterManager final : public JobListener {
   absl::flat_hash_map<std::string, std::string> by_sched_id_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, store::JobRecord> pending_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, std::string> reasons_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<int64_t> cancelled_ ABSL_GUARDED_BY(mu_);  // cancelled while running
+  // Final statuses whose commit failed, by attempt id: retried when reported again.
+  absl::Mutex failed_mu_;
+  absl::flat_hash_map<std::string, store::AttemptChange> failed_ ABSL_GUARDED_BY(failed_mu_);
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t passes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -10,6 +10,8 @@ struct GroupCommitter::Op {
   WriteFn fn;
   absl::Status status;
   absl::Notification done;
+  // Set for WriteAsync: called instead of notifying, and the op deletes itself.
+  std::function<void(const absl::Status&)> callback;
 };
 
 GroupCommitter::GroupCommitter(std::unique_ptr<Database> db, int max_batch)
@@ -35,6 +37,21 @@ absl::Status GroupCommitter::Write(WriteFn fn) {
   }
   op.done.WaitForNotification();
   return op.status;
+}
+
+void GroupCommitter::WriteAsync(WriteFn fn, std::function<void(const absl::Status&)> done) {
+  auto* op = new Op;
+  op->fn = std::move(fn);
+  op->callback = std::move(done);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      queue_.push_back(op);
+      return;
+    }
+  }
+  op->callback(absl::UnavailableError("store is shutting down"));
+  delete op;
 }
 
 int64_t GroupCommitter::batches() const {
@@ -101,7 +118,19 @@ void GroupCommitter::Loop() {
       ++batches_;
       writes_ += static_cast<int64_t>(batch.size());
     }
-    for (Op* op : batch) op->done.Notify();
+    // A notified synchronous op belongs to its caller again (it lives on the caller's stack):
+    // pick out the asynchronous ones before notifying anybody.
+    std::vector<Op*> async;
+    for (Op* op : batch) {
+      if (op->callback) async.push_back(op);
+    }
+    for (Op* op : batch) {
+      if (!op->callback) op->done.Notify();
+    }
+    for (Op* op : async) {
+      op->callback(op->status);
+      delete op;
+    }
     batch.clear();
   }
 }

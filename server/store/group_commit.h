@@ -34,6 +34,10 @@ class GroupCommitter {
   // Runs `fn` on the writer connection inside a transaction shared with other writers and
   // returns once that transaction committed: OK means durable.
   absl::Status Write(WriteFn fn);
+  // Queues `fn` like Write but returns at once; `done` runs on the writer thread once the batch
+  // committed (or failed), after the synchronous writers of that batch were released. `done`
+  // must not block on anything that waits for this committer.
+  void WriteAsync(WriteFn fn, std::function<void(const absl::Status&)> done);
 
   // Batches committed so far (for tests and metrics).
   int64_t batches() const;

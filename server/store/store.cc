@@ -7,6 +7,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 
 namespace hac::server::store {
@@ -565,55 +566,103 @@ absl::StatusOr<std::vector<hac::v1::Node>> Store::ListNodes() {
 
 // ---- attempts ----
 
+namespace {
+
+absl::StatusOr<std::pair<JobRecord, JobRecord>> ApplyAttemptChangeOn(Database& db,
+                                                                     const AttemptChange& change,
+                                                                     absl::Time now_time) {
+  std::pair<JobRecord, JobRecord> out;
+  const std::string bytes = DeterministicBytes(change.attempt);
+  ASSIGN_OR_RETURN(out.first, GetJobOn(db, change.job_id));
+  const char* sql = change.new_attempt
+                        ? "INSERT INTO attempts(node, state, attempt, id, job_id, number) "
+                          "VALUES(?, ?, ?, ?, ?, ?)"
+                        : "UPDATE attempts SET node = ?, state = ?, attempt = ? WHERE id = ?";
+  ASSIGN_OR_RETURN(Statement * st, db.Cached(sql));
+  st->BindText(1, change.node);
+  st->BindInt64(2, change.attempt.state());
+  st->BindBlob(3, bytes);
+  st->BindText(4, change.attempt.id());
+  if (change.new_attempt) {
+    st->BindInt64(5, change.job_id);
+    st->BindInt64(6, change.attempt.number());
+  }
+  RETURN_IF_ERROR(st->Run());
+  if (!change.new_attempt && db.Changes() == 0) {
+    return absl::NotFoundError(absl::StrCat("attempt ", change.attempt.id(), " not found"));
+  }
+  hac::v1::JobState state =
+      change.job_state != hac::v1::JOB_STATE_UNSPECIFIED ? change.job_state : out.first.state;
+  std::string reason = change.job_reason.empty() ? out.first.reason : change.job_reason;
+  if (out.first.state == hac::v1::JOB_STATE_CANCELLED) {
+    state = hac::v1::JOB_STATE_CANCELLED;  // cancelled stays cancelled
+    reason = out.first.reason;
+  }
+  const int64_t now = ToMicros(now_time);
+  ASSIGN_OR_RETURN(
+      Statement * job,
+      db.Cached("UPDATE jobs SET state = ?, reason = ?, update_time_us = ?, "
+                "end_time_us = ?, attempt_count = max(attempt_count, ?) WHERE id = ?"));
+  job->BindInt64(1, state);
+  job->BindText(2, reason);
+  job->BindInt64(3, state == out.first.state ? ToMicros(out.first.update_time) : now);
+  if (IsFinal(state)) {
+    job->BindInt64(4, out.first.end_time ? ToMicros(*out.first.end_time) : now);
+  } else {
+    job->BindNull(4);
+  }
+  job->BindInt64(5, change.attempt.number());
+  job->BindInt64(6, change.job_id);
+  RETURN_IF_ERROR(job->Run());
+  ASSIGN_OR_RETURN(out.second, GetJobOn(db, change.job_id));
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<std::pair<JobRecord, JobRecord>> Store::ApplyAttemptChange(
     const AttemptChange& change) {
   std::pair<JobRecord, JobRecord> out;
-  const std::string bytes = DeterministicBytes(change.attempt);
+  const absl::Time now = clock_.Now();
   RETURN_IF_ERROR(writer_->Write([&](Database& db) -> absl::Status {
-    ASSIGN_OR_RETURN(out.first, GetJobOn(db, change.job_id));
-    const char* sql = change.new_attempt
-                          ? "INSERT INTO attempts(node, state, attempt, id, job_id, number) "
-                            "VALUES(?, ?, ?, ?, ?, ?)"
-                          : "UPDATE attempts SET node = ?, state = ?, attempt = ? WHERE id = ?";
-    ASSIGN_OR_RETURN(Statement * st, db.Cached(sql));
-    st->BindText(1, change.node);
-    st->BindInt64(2, change.attempt.state());
-    st->BindBlob(3, bytes);
-    st->BindText(4, change.attempt.id());
-    if (change.new_attempt) {
-      st->BindInt64(5, change.job_id);
-      st->BindInt64(6, change.attempt.number());
-    }
-    RETURN_IF_ERROR(st->Run());
-    if (!change.new_attempt && db.Changes() == 0) {
-      return absl::NotFoundError(absl::StrCat("attempt ", change.attempt.id(), " not found"));
-    }
-    if (change.job_state != hac::v1::JOB_STATE_UNSPECIFIED || change.new_attempt) {
-      const int64_t now = ToMicros(clock_.Now());
-      const hac::v1::JobState state = change.job_state != hac::v1::JOB_STATE_UNSPECIFIED
-                                          ? change.job_state
-                                          : out.first.state;
-      ASSIGN_OR_RETURN(
-          Statement * job,
-          db.Cached("UPDATE jobs SET state = ?, reason = ?, update_time_us = ?, "
-                    "end_time_us = ?, attempt_count = max(attempt_count, ?) WHERE id = ?"));
-      job->BindInt64(1, state);
-      job->BindText(2, change.job_state != hac::v1::JOB_STATE_UNSPECIFIED ? change.job_reason
-                                                                            : out.first.reason);
-      job->BindInt64(3, now);
-      if (IsFinal(state)) {
-        job->BindInt64(4, now);
-      } else {
-        job->BindNull(4);
-      }
-      job->BindInt64(5, change.attempt.number());
-      job->BindInt64(6, change.job_id);
-      RETURN_IF_ERROR(job->Run());
-    }
-    ASSIGN_OR_RETURN(out.second, GetJobOn(db, change.job_id));
+    ASSIGN_OR_RETURN(out, ApplyAttemptChangeOn(db, change, now));
     return absl::OkStatus();
   }));
   return out;
+}
+
+absl::StatusOr<std::vector<std::pair<JobRecord, JobRecord>>> Store::ApplyAttemptChanges(
+    const std::vector<AttemptChange>& changes) {
+  std::vector<std::pair<JobRecord, JobRecord>> out;
+  const absl::Time now = clock_.Now();
+  RETURN_IF_ERROR(writer_->Write([&](Database& db) -> absl::Status {
+    out.clear();
+    for (const AttemptChange& c : changes) {
+      ASSIGN_OR_RETURN(auto r, ApplyAttemptChangeOn(db, c, now));
+      out.push_back(std::move(r));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+void Store::ApplyAttemptChangeAsync(
+    AttemptChange change,
+    std::function<void(absl::StatusOr<std::pair<JobRecord, JobRecord>>)> done) {
+  auto result = std::make_shared<std::pair<JobRecord, JobRecord>>();
+  const absl::Time now = clock_.Now();
+  writer_->WriteAsync(
+      [change = std::move(change), result, now](Database& db) -> absl::Status {
+        ASSIGN_OR_RETURN(*result, ApplyAttemptChangeOn(db, change, now));
+        return absl::OkStatus();
+      },
+      [result, done = std::move(done)](const absl::Status& s) {
+        if (s.ok()) {
+          done(std::move(*result));
+        } else {
+          done(s);
+        }
+      });
 }
 
 absl::StatusOr<std::vector<hac::v1::Attempt>> Store::ListAttempts(int64_t job_id) {
@@ -676,14 +725,22 @@ absl::StatusOr<std::vector<JobRecord>> Store::ListUnfinishedJobs() {
   return out;
 }
 
-absl::Status Store::SetJobReason(int64_t job_id, absl::string_view reason) {
-  return writer_->Write([&](Database& db) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement * st,
-                     db.Cached("UPDATE jobs SET reason = ? WHERE id = ? AND state = 1"));
-    st->BindText(1, reason);
-    st->BindInt64(2, job_id);
-    return st->Run();
-  });
+void Store::SetJobReasonsAsync(std::vector<std::pair<int64_t, std::string>> reasons) {
+  writer_->WriteAsync(
+      [reasons = std::move(reasons)](Database& db) -> absl::Status {
+        ASSIGN_OR_RETURN(Statement * st,
+                         db.Cached("UPDATE jobs SET reason = ? WHERE id = ? AND state = 1"));
+        for (const auto& [id, reason] : reasons) {
+          st->Reset();
+          st->BindText(1, reason);
+          st->BindInt64(2, id);
+          RETURN_IF_ERROR(st->Run());
+        }
+        return absl::OkStatus();
+      },
+      [](const absl::Status& s) {
+        if (!s.ok()) HAC_LOG(WARNING) << "job reasons not stored: " << s.message();
+      });
 }
 
 // ---- usage ----

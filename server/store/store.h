@@ -70,7 +70,17 @@ class Store {
 
   // Commits an attempt change and its job's transition in one transaction. Returns the job
   // before (first) and after (second).
+  // A CANCELLED job stays CANCELLED whatever its attempt reports; an empty job_reason keeps the
+  // job's reason.
   absl::StatusOr<std::pair<JobRecord, JobRecord>> ApplyAttemptChange(const AttemptChange& change);
+  // Several changes in one transaction (all or none): a scheduling pass's placements.
+  absl::StatusOr<std::vector<std::pair<JobRecord, JobRecord>>> ApplyAttemptChanges(
+      const std::vector<AttemptChange>& changes);
+  // Like ApplyAttemptChange, without waiting: `done` runs on the store's writer thread once the
+  // change is committed (or failed). `done` must not wait for the store.
+  void ApplyAttemptChangeAsync(
+      AttemptChange change,
+      std::function<void(absl::StatusOr<std::pair<JobRecord, JobRecord>>)> done);
   // A job's attempts, oldest first.
   absl::StatusOr<std::vector<hac::v1::Attempt>> ListAttempts(int64_t job_id);
   // Attempts in ASSIGNED or RUNNING state (on `node`, or everywhere when empty), with their
@@ -79,8 +89,9 @@ class Store {
       absl::string_view node);
   // Jobs not yet ended (PENDING, ASSIGNED, RUNNING), oldest first.
   absl::StatusOr<std::vector<JobRecord>> ListUnfinishedJobs();
-  // Sets a pending job's reason (no state change, no update time change).
-  absl::Status SetJobReason(int64_t job_id, absl::string_view reason);
+  // Sets pending jobs' reasons (no state change, no update time change), in one transaction,
+  // without waiting for it: reasons are informational and recomputed by every pass.
+  void SetJobReasonsAsync(std::vector<std::pair<int64_t, std::string>> reasons);
 
   // Usage ledger: keeps the maximum of each cumulative counter, so duplicated, reordered and
   // replayed reports change nothing. Returns the counters that went backwards (ignored).
