@@ -292,7 +292,12 @@ void ClusterManager::Pass() {
     }
   }
   if (!placements.empty()) Place(std::move(placements));
-  UpdateReasons();
+  // Reasons cost a look at every pending job: at most once per tick, not on every event.
+  const absl::Time mono = clock_.MonotonicNow();
+  if (mono - reasons_updated_ >= options_.tick) {
+    reasons_updated_ = mono;
+    UpdateReasons();
+  }
 }
 
 void ClusterManager::CheckLiveness() {

@@ -185,6 +185,7 @@ class ClusterManager final : public JobListener {
   absl::Mutex failed_mu_;
   absl::flat_hash_map<std::string, store::AttemptChange> failed_ ABSL_GUARDED_BY(failed_mu_);
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time reasons_updated_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();  // monotonic
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t passes_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread loop_;
