@@ -1,0 +1,222 @@
+// hac-bench-e2e: starts hacd and N hac-agents (sim-npu devices) on this machine, then measures
+//   1. submit-to-running latency on an idle cluster: jobs submitted one at a time; latency =
+//      the attempt's start time (when the agent started the process) - the job's create time
+//      (when hacd committed it); both clocks are this host's.
+//   2. end-to-end throughput of trivial jobs (`true`): M jobs submitted at once by several
+//      clients, until the last one SUCCEEDED,
+// beside the raw fork/exec/wait rate of `/bin/true` on the same machine in the same run.
+// Prints a table and one JSON line.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
+#include "hac/v1/admin.grpc.pb.h"
+#include "hac/v1/jobs.grpc.pb.h"
+#include "tests/testing/process.h"
+#include "tests/testing/temp_dir.h"
+
+ABSL_FLAG(int, agents, 4, "node agents");
+ABSL_FLAG(int, devices, 4, "sim-npu devices per agent");
+ABSL_FLAG(int, latency_jobs, 50, "jobs for the latency measurement");
+ABSL_FLAG(int, throughput_jobs, 400, "jobs for the throughput measurement");
+
+extern char** environ;
+
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
+// fork/exec/wait of /bin/true on `workers` threads for `d`.
+double ForkExecRate(int workers, absl::Duration d) {
+  std::atomic<int64_t> n{0};
+  std::vector<std::thread> ts;
+  const absl::Time end = absl::Now() + d;
+  for (int w = 0; w < workers; ++w) {
+    ts.emplace_back([&] {
+      char arg0[] = "/bin/true";
+      char* argv[] = {arg0, nullptr};
+      while (absl::Now() < end) {
+        pid_t pid;
+        if (posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ) != 0) break;
+        int st;
+        waitpid(pid, &st, 0);
+        n.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  return static_cast<double>(n.load()) / absl::ToDoubleSeconds(d);
+}
+
+class Client {
+ public:
+  Client(std::shared_ptr<grpc::Channel> ch, std::string token)
+      : stub_(hac::v1::JobService::NewStub(ch)), bearer_("Bearer " + std::move(token)) {}
+  std::string Submit(const std::string& name) {
+    hac::v1::SubmitJobRequest req;
+    req.mutable_spec()->set_name(name);
+    auto* d = req.mutable_spec()->add_devices();
+    d->set_device_class("npu");
+    d->set_count(1);
+    req.mutable_spec()->mutable_command()->add_argv("true");
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", bearer_);
+    hac::v1::SubmitJobResponse resp;
+    if (!stub_->SubmitJob(&ctx, req, &resp).ok()) return "";
+    return resp.job().id();
+  }
+  hac::v1::Job Get(const std::string& id) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", bearer_);
+    hac::v1::GetJobRequest req;
+    req.set_id(id);
+    hac::v1::Job job;
+    stub_->GetJob(&ctx, req, &job);
+    return job;
+  }
+  // Blocks until the job ends; returns its final state.
+  hac::v1::JobState Wait(const std::string& id) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", bearer_);
+    hac::v1::WatchJobRequest req;
+    req.set_id(id);
+    auto reader = stub_->WatchJob(&ctx, req);
+    hac::v1::JobEvent ev;
+    hac::v1::JobState last = hac::v1::JOB_STATE_UNSPECIFIED;
+    while (reader->Read(&ev)) last = ev.job().state();
+    reader->Finish();
+    return last;
+  }
+
+ private:
+  std::unique_ptr<hac::v1::JobService::Stub> stub_;
+  std::string bearer_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const int nagents = absl::GetFlag(FLAGS_agents);
+  hac::testing::TempDir dir;
+  const std::string bin = std::string(HAC_BIN_DIR) + "/bin/";
+  auto hacd = hac::testing::Process::Start(
+      {bin + "hacd", "--listen=127.0.0.1:0", "--metrics-listen=", "--db=" + dir.File("h.db"),
+       "--admin-token-file=" + dir.File("admin.token")},
+      {}, dir.File("hacd.log"));
+  auto ready = hacd->WaitForLine("hacd ready ", absl::Seconds(30));
+  if (!ready) return 1;
+  std::string addr;
+  for (absl::string_view kv : absl::StrSplit(ready->substr(11), ' ')) {
+    if (absl::ConsumePrefix(&kv, "grpc=")) addr = std::string(kv);
+  }
+  std::string admin;
+  std::getline(std::ifstream(dir.File("admin.token")), admin);
+  auto ch = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  auto adm = hac::v1::AdminService::NewStub(ch);
+  std::string tenant_token, join_token;
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + admin);
+    hac::v1::CreateTenantRequest req;
+    req.set_name("bench");
+    hac::v1::CreateTenantResponse resp;
+    if (!adm->CreateTenant(&ctx, req, &resp).ok()) return 1;
+    tenant_token = resp.token();
+    grpc::ClientContext ctx2;
+    ctx2.AddMetadata("authorization", "Bearer " + admin);
+    hac::v1::CreateJoinTokenResponse jt;
+    if (!adm->CreateJoinToken(&ctx2, hac::v1::CreateJoinTokenRequest(), &jt).ok()) return 1;
+    join_token = jt.token();
+    std::ofstream(dir.File("join.token")) << join_token << "\n";
+  }
+  std::vector<std::unique_ptr<hac::testing::Process>> agents;
+  for (int i = 0; i < nagents; ++i) {
+    const std::string node = absl::StrCat("n", i);
+    agents.push_back(hac::testing::Process::Start(
+        {bin + "hac-agent", "--server=" + addr, "--join-token-file=" + dir.File("join.token"),
+         "--node=" + node, "--pool=bench",
+         absl::StrCat("--device=sim-npu:", absl::GetFlag(FLAGS_devices)),
+         "--state-dir=" + dir.File(node)},
+        {}, dir.File(node + ".log")));
+    if (!agents.back()->WaitForLine("hac-agent ready", absl::Seconds(30))) return 1;
+  }
+  Client client(ch, tenant_token);
+
+  // 1. Latency on an idle cluster.
+  std::vector<double> lat;
+  for (int i = 0; i < absl::GetFlag(FLAGS_latency_jobs); ++i) {
+    const std::string id = client.Submit("lat");
+    if (id.empty() || client.Wait(id) != hac::v1::JOB_STATE_SUCCEEDED) return 1;
+    hac::v1::Job j = client.Get(id);
+    if (j.attempts_size() == 0) return 1;
+    const int64_t us = TimeUtil::TimestampToMicroseconds(j.attempts(0).start_time()) -
+                       TimeUtil::TimestampToMicroseconds(j.create_time());
+    lat.push_back(static_cast<double>(us) / 1000.0);
+  }
+
+  // 2. Throughput of trivial jobs.
+  const int m = absl::GetFlag(FLAGS_throughput_jobs);
+  constexpr int kClients = 8;
+  std::vector<std::vector<std::string>> ids(kClients);
+  std::atomic<int> failed{0};
+  const absl::Time t0 = absl::Now();
+  std::vector<std::thread> ts;
+  for (int c = 0; c < kClients; ++c) {
+    ts.emplace_back([&, c] {
+      Client cl(ch, tenant_token);
+      for (int i = c; i < m; i += kClients) ids[c].push_back(cl.Submit("tp"));
+      for (const std::string& id : ids[c]) {
+        if (id.empty() || cl.Wait(id) != hac::v1::JOB_STATE_SUCCEEDED) failed.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  const double secs = absl::ToDoubleSeconds(absl::Now() - t0);
+  const double rate = m / secs;
+  for (auto& a : agents) a->Signal(SIGTERM);
+  for (auto& a : agents) a->Wait(absl::Seconds(30));
+  hacd->Signal(SIGTERM);
+  hacd->Wait(absl::Seconds(30));
+
+  // The machine's own rate, in the same run, with as many workers as cores.
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const double fork_rate = ForkExecRate(cores, absl::Seconds(3));
+
+  const double p50 = Percentile(lat, 0.5), p99 = Percentile(lat, 0.99);
+  std::printf("hac-bench-e2e: hacd + %d hac-agents (%d sim-npu each), %d cores\n", nagents,
+              absl::GetFlag(FLAGS_devices), cores);
+  std::printf("  submit-to-running p50        %8.2f ms   (target < 20 ms)\n", p50);
+  std::printf("  submit-to-running p99        %8.2f ms\n", p99);
+  std::printf("  trivial jobs end to end      %8.0f jobs/s (%d jobs, %.2f s, %d failed)\n", rate,
+              m, secs, failed.load());
+  std::printf("  raw fork/exec/wait of true   %8.0f /s    (%d workers)\n", fork_rate, cores);
+  std::printf("  end to end / raw             %8.1f %%     (target >= 30%%)\n",
+              100.0 * rate / fork_rate);
+  std::printf(
+      "{\"bench\":\"e2e\",\"agents\":%d,\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
+      "\"jobs_per_s\":%.1f,\"fork_exec_per_s\":%.1f,\"ratio\":%.3f,\"failed\":%d}\n",
+      nagents, p50, p99, rate, fork_rate, rate / fork_rate, failed.load());
+  return failed.load() == 0 ? 0 : 1;
+}
