@@ -831,7 +831,6 @@ void ClusterManager::HandleUsage(const std::string& node, const hac::v1::UsageRe
         // Ended attempts may still get their last counters from their own node.
         absl::StatusOr<int64_t> job = store::ParseJobId(
             c.attempt_id().substr(0, c.attempt_id().find('.')));
-        ours = false;
         if (job.ok()) {
           absl::StatusOr<std::vector<hac::v1::Attempt>> list = store_.ListAttempts(*job);
           if (list.ok()) {
@@ -966,9 +965,6 @@ absl::Status ClusterManager::RunSession(const Principal& caller, SessionStream& 
 
 hac::v1::Node ClusterManager::ViewFor(const Principal& caller, const NodeInfo& n) const {
   hac::v1::Node out = n.node;
-  if (n.session == nullptr && out.state() != hac::v1::NODE_STATE_LOST) {
-    // Not connected (yet): shown as it is, with its last heartbeat.
-  }
   absl::flat_hash_map<uint32_t, std::string> holder;
   for (const auto& [id, a] : attempts_) {
     for (const hac::v1::DeviceRef& d : a.attempt.devices()) {
