@@ -819,36 +819,37 @@ void ClusterManager::HandleStatus(const std::string& node, const hac::v1::Attemp
   EndAttempt(st.attempt_id(), st.state(), st.exit(), message, session);
 }
 
+bool ClusterManager::OwnedBy(const std::string& node, const std::string& attempt_id) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = attempts_.find(attempt_id);
+    if (it != attempts_.end()) return it->second.node == node;
+  }
+  absl::StatusOr<int64_t> job = store::ParseJobId(attempt_id.substr(0, attempt_id.find('.')));
+  if (!job.ok()) return false;
+  absl::StatusOr<std::vector<hac::v1::Attempt>> list = store_.ListAttempts(*job);
+  if (!list.ok()) return false;
+  for (const hac::v1::Attempt& a : *list) {
+    if (a.id() == attempt_id) return a.nodes_size() > 0 && a.nodes(0) == node;
+  }
+  return false;
+}
+
 void ClusterManager::HandleUsage(const std::string& node, const hac::v1::UsageReport& report) {
-  std::vector<store::UsageCounterRecord> counters;
   {
     absl::MutexLock lock(&mu_);
     nodes_[node].last_heard = clock_.MonotonicNow();
-    for (const hac::v1::UsageCounter& c : report.counters()) {
-      auto it = attempts_.find(c.attempt_id());
-      bool ours = it != attempts_.end() && it->second.node == node;
-      if (!ours) {
-        // Ended attempts may still get their last counters from their own node.
-        absl::StatusOr<int64_t> job = store::ParseJobId(
-            c.attempt_id().substr(0, c.attempt_id().find('.')));
-        if (job.ok()) {
-          absl::StatusOr<std::vector<hac::v1::Attempt>> list = store_.ListAttempts(*job);
-          if (list.ok()) {
-            for (const hac::v1::Attempt& a : *list) {
-              if (a.id() == c.attempt_id() && a.nodes_size() > 0 && a.nodes(0) == node) ours = true;
-            }
-          }
-        }
-      }
-      if (!ours) {
-        HAC_LOG(WARNING) << "node " << node << " reported usage of attempt " << c.attempt_id()
-                         << " it does not own: refused";
-        continue;
-      }
-      if (c.allocated_ms() < 0 || c.active_ms() < 0) continue;
-      counters.push_back({c.attempt_id(), c.device_index(), c.allocated_ms(), c.active_ms(),
-                          c.final()});
+  }
+  std::vector<store::UsageCounterRecord> counters;
+  for (const hac::v1::UsageCounter& c : report.counters()) {
+    if (!OwnedBy(node, c.attempt_id())) {
+      HAC_LOG(WARNING) << "node " << node << " reported usage of attempt " << c.attempt_id()
+                       << " it does not own: refused";
+      continue;
     }
+    if (c.allocated_ms() < 0 || c.active_ms() < 0) continue;
+    counters.push_back(
+        {c.attempt_id(), c.device_index(), c.allocated_ms(), c.active_ms(), c.final()});
   }
   if (counters.empty()) return;
   absl::StatusOr<std::vector<store::UsageCounterRecord>> backwards = store_.RecordUsage(counters);
@@ -929,13 +930,7 @@ absl::Status ClusterManager::RunSession(const Principal& caller, SessionStream& 
         break;
       case hac::v1::AgentMessage::kLog: {
         const hac::v1::AttemptLog& l = msg.log();
-        bool ours;
-        {
-          absl::MutexLock lock(&mu_);
-          auto it = attempts_.find(l.attempt_id());
-          ours = it != attempts_.end() && it->second.node == node;
-        }
-        if (!ours) break;
+        if (!OwnedBy(node, l.attempt_id())) break;
         if (absl::Status s = logs_.Append(l.attempt_id(), l.stream(), l.offset(), l.data(),
                                           l.truncated());
             !s.ok()) {

@@ -156,6 +156,9 @@ class ClusterManager final : public JobListener {
   void HandleStatus(const std::string& node, const hac::v1::AttemptStatus& st)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleUsage(const std::string& node, const hac::v1::UsageReport& report);
+  // Whether `attempt_id` runs or ran on `node` (ended attempts may still send their last
+  // counters and output after their final status). Takes mu_; reads the store when needed.
+  bool OwnedBy(const std::string& node, const std::string& attempt_id);
   void SetSchedulerNodeState(const std::string& node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   scheduler::JobRequest ToRequest(const store::JobRecord& job) const;
   hac::v1::Node ViewFor(const Principal& caller, const NodeInfo& n) const
