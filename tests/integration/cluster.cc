@@ -154,6 +154,16 @@ std::unique_ptr<grpc::ClientContext> AuthContext(const std::string& token) {
   return ctx;
 }
 
+hac::v1::Job GetJob(const Hacd& hacd, const std::string& token, const std::string& id) {
+  auto stub = hac::v1::JobService::NewStub(hacd.Channel());
+  hac::v1::GetJobRequest req;
+  req.set_id(id);
+  hac::v1::Job job;
+  auto ctx = AuthContext(token);
+  stub->GetJob(ctx.get(), req, &job);
+  return job;
+}
+
 std::string LineValue(const std::string& text, const std::string& prefix) {
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     if (absl::ConsumePrefix(&line, prefix)) return std::string(absl::StripAsciiWhitespace(line));

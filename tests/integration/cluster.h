@@ -79,6 +79,9 @@ class Agent {
 // A client context carrying `authorization: Bearer <token>` and a 30 s deadline.
 std::unique_ptr<grpc::ClientContext> AuthContext(const std::string& token);
 
+// The job as `token` sees it (an empty Job when the call fails).
+hac::v1::Job GetJob(const Hacd& hacd, const std::string& token, const std::string& id);
+
 // The value of the first line in `text` that starts with `prefix`, without the prefix.
 std::string LineValue(const std::string& text, const std::string& prefix);
 

@@ -16,16 +16,6 @@
 namespace hac::testing {
 namespace {
 
-hac::v1::Job GetJob(const Hacd& hacd, const std::string& token, const std::string& id) {
-  auto stub = hac::v1::JobService::NewStub(hacd.Channel());
-  hac::v1::GetJobRequest req;
-  req.set_id(id);
-  hac::v1::Job job;
-  auto ctx = AuthContext(token);
-  stub->GetJob(ctx.get(), req, &job);
-  return job;
-}
-
 std::string Submit(const Hacd& hacd, const std::string& token,
                    const std::vector<std::string>& args) {
   std::vector<std::string> all = {"submit", "--name", "e2e"};

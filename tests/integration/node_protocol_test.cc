@@ -93,16 +93,6 @@ struct FakeAgent {
   }
 };
 
-hac::v1::Job GetJob(const Hacd& hacd, const std::string& token, const std::string& id) {
-  auto stub = hac::v1::JobService::NewStub(hacd.Channel());
-  hac::v1::GetJobRequest req;
-  req.set_id(id);
-  hac::v1::Job job;
-  auto ctx = AuthContext(token);
-  stub->GetJob(ctx.get(), req, &job);
-  return job;
-}
-
 std::string Submit(const Hacd& hacd, const std::string& token, int retries = 0) {
   auto r = hacd.Hacctl(token, {"submit", "--name", "t", "--device", "npu:1", "--max-retries",
                                std::to_string(retries), "--", "true"});
