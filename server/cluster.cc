@@ -819,20 +819,35 @@ void ClusterManager::HandleStatus(const std::string& node, const hac::v1::Attemp
   EndAttempt(st.attempt_id(), st.state(), st.exit(), message, session);
 }
 
-bool ClusterManager::OwnedBy(const std::string& node, const std::string& attempt_id) {
+std::optional<ClusterManager::AttemptOwner> ClusterManager::OwnerOf(
+    const std::string& node, const std::string& attempt_id) {
+  AttemptOwner owner;
   {
     absl::MutexLock lock(&mu_);
     auto it = attempts_.find(attempt_id);
-    if (it != attempts_.end()) return it->second.node == node;
+    if (it != attempts_.end()) {
+      if (it->second.node != node) return std::nullopt;
+      owner.tenant_id = it->second.job.tenant_id;
+      owner.job_id = store::JobIdString(it->second.job_id);
+      owner.attempt = it->second.attempt;
+      return owner;
+    }
   }
   absl::StatusOr<int64_t> job = store::ParseJobId(attempt_id.substr(0, attempt_id.find('.')));
-  if (!job.ok()) return false;
+  if (!job.ok()) return std::nullopt;
   absl::StatusOr<std::vector<hac::v1::Attempt>> list = store_.ListAttempts(*job);
-  if (!list.ok()) return false;
-  for (const hac::v1::Attempt& a : *list) {
-    if (a.id() == attempt_id) return a.nodes_size() > 0 && a.nodes(0) == node;
+  if (!list.ok()) return std::nullopt;
+  for (hac::v1::Attempt& a : *list) {
+    if (a.id() != attempt_id) continue;
+    if (a.nodes_size() == 0 || a.nodes(0) != node) return std::nullopt;
+    absl::StatusOr<store::JobRecord> record = store_.GetJob(*job);
+    if (!record.ok()) return std::nullopt;
+    owner.tenant_id = record->tenant_id;
+    owner.job_id = store::JobIdString(*job);
+    owner.attempt = std::move(a);
+    return owner;
   }
-  return false;
+  return std::nullopt;
 }
 
 void ClusterManager::HandleUsage(const std::string& node, const hac::v1::UsageReport& report) {
@@ -841,25 +856,58 @@ void ClusterManager::HandleUsage(const std::string& node, const hac::v1::UsageRe
     nodes_[node].last_heard = clock_.MonotonicNow();
   }
   std::vector<store::UsageCounterRecord> counters;
+  absl::flat_hash_map<std::string, std::optional<AttemptOwner>> owners;
   for (const hac::v1::UsageCounter& c : report.counters()) {
-    if (!OwnedBy(node, c.attempt_id())) {
+    auto [it, fresh] = owners.try_emplace(c.attempt_id());
+    if (fresh) it->second = OwnerOf(node, c.attempt_id());
+    if (!it->second.has_value()) {
       HAC_LOG(WARNING) << "node " << node << " reported usage of attempt " << c.attempt_id()
                        << " it does not own: refused";
       continue;
     }
-    if (c.allocated_ms() < 0 || c.active_ms() < 0) continue;
-    counters.push_back(
-        {c.attempt_id(), c.device_index(), c.allocated_ms(), c.active_ms(), c.final()});
+    const AttemptOwner& owner = *it->second;
+    const hac::v1::DeviceRef* device = nullptr;
+    for (const hac::v1::DeviceRef& d : owner.attempt.devices()) {
+      if (d.node() == node && d.index() == c.device_index()) device = &d;
+    }
+    if (device == nullptr || c.allocated_ms() < 0 || c.active_ms() < 0) {
+      HAC_LOG(WARNING) << "node " << node << " reported usage of device " << c.device_index()
+                       << " for attempt " << c.attempt_id()
+                       << ", which does not hold it or with negative counters: refused";
+      continue;
+    }
+    store::UsageCounterRecord& r = counters.emplace_back();
+    r.attempt_id = c.attempt_id();
+    r.device_index = c.device_index();
+    r.allocated_ms = c.allocated_ms();
+    r.active_ms = c.active_ms();
+    r.final = c.final();
+    r.tenant_id = owner.tenant_id;
+    r.job_id = owner.job_id;
+    r.device_id = device->uuid();
+    r.device_class = device->device_class();
+    r.device_model = device->model();
+    r.assign_time = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(owner.attempt.assign_time()));
   }
-  if (counters.empty()) return;
-  absl::StatusOr<std::vector<store::UsageCounterRecord>> backwards = store_.RecordUsage(counters);
-  if (!backwards.ok()) {
-    HAC_LOG(ERROR) << "usage from " << node << ": " << backwards.status().message();
-    return;
-  }
-  for (const store::UsageCounterRecord& b : *backwards) {
-    HAC_LOG(WARNING) << "usage counter of " << b.attempt_id << " device " << b.device_index
-                     << " went backwards (report " << report.sequence() << "): ignored";
+  if (!counters.empty()) {
+    absl::StatusOr<store::UsageRecordResult> result =
+        store_.RecordUsage(counters, clock_.Now(), options_.ledger_interval);
+    if (!result.ok()) {
+      // Not acknowledged: the agent sends its latest counters again.
+      HAC_LOG(ERROR) << "usage from " << node << ": " << result.status().message();
+      return;
+    }
+    for (const store::UsageCounterRecord& b : result->backwards) {
+      HAC_LOG(WARNING) << "usage counter of " << b.attempt_id << " device " << b.device_index
+                       << " went backwards (report " << report.sequence()
+                       << "): rejected, the stored counters stay";
+    }
+    for (const store::UsageCounterRecord& e : result->excess) {
+      HAC_LOG(WARNING) << "usage counter of " << e.attempt_id << " device " << e.device_index
+                       << " ran ahead of the time since its assignment by " << e.allocated_ms
+                       << " ms held and " << e.active_ms << " ms busy (report "
+                       << report.sequence() << "): the excess is not billed";
+    }
   }
   absl::MutexLock lock(&mu_);
   hac::v1::ServerMessage ack;
@@ -930,7 +978,7 @@ absl::Status ClusterManager::RunSession(const Principal& caller, SessionStream& 
         break;
       case hac::v1::AgentMessage::kLog: {
         const hac::v1::AttemptLog& l = msg.log();
-        if (!OwnedBy(node, l.attempt_id())) break;
+        if (!OwnerOf(node, l.attempt_id()).has_value()) break;
         if (absl::Status s = logs_.Append(l.attempt_id(), l.stream(), l.offset(), l.data(),
                                           l.truncated());
             !s.ok()) {

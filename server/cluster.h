@@ -57,7 +57,8 @@ class ClusterManager final : public JobListener {
     absl::Duration tick = absl::Seconds(1);
     absl::Duration grace = absl::Seconds(10);          // SIGTERM -> SIGKILL on cancel
     absl::Duration heartbeat_interval = absl::Seconds(1);
-    absl::Duration usage_interval = absl::Seconds(1);
+    absl::Duration usage_interval = absl::Seconds(1);   // how often agents report usage
+    absl::Duration ledger_interval = absl::Seconds(60); // length of the ledger's usage rows
     std::string scheduler_config;                       // scheduler config text ("" = defaults)
   };
 
@@ -156,9 +157,15 @@ class ClusterManager final : public JobListener {
   void HandleStatus(const std::string& node, const hac::v1::AttemptStatus& st)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleUsage(const std::string& node, const hac::v1::UsageReport& report);
-  // Whether `attempt_id` runs or ran on `node` (ended attempts may still send their last
-  // counters and output after their final status). Takes mu_; reads the store when needed.
-  bool OwnedBy(const std::string& node, const std::string& attempt_id);
+  // Whose attempt `attempt_id` is and what it holds, if it runs or ran on `node` (ended
+  // attempts may still send their last counters and output after their final status); nullopt
+  // otherwise. Takes mu_; reads the store when the attempt is no longer in memory.
+  struct AttemptOwner {
+    int64_t tenant_id = 0;
+    std::string job_id;
+    hac::v1::Attempt attempt;
+  };
+  std::optional<AttemptOwner> OwnerOf(const std::string& node, const std::string& attempt_id);
   void SetSchedulerNodeState(const std::string& node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   scheduler::JobRequest ToRequest(const store::JobRecord& job) const;
   hac::v1::Node ViewFor(const Principal& caller, const NodeInfo& n) const

@@ -56,19 +56,21 @@ absl::StatusOr<hac::v1::SubmitJobResponse> JobManager::Submit(
   RETURN_IF_ERROR(ValidateJobSpec(req.spec()));
   hac::v1::SubmitJobResponse resp;
   if (req.dry_run()) {
-    if (listener_ == nullptr) {
-      resp.mutable_dry_run()->set_reason(kNoNodesReason);
-      return resp;
-    }
     store::JobRecord probe;
     probe.tenant_id = caller.tenant_id;
     probe.tenant = caller.tenant;
     probe.spec = req.spec();
     ApplyJobSpecDefaults(probe.spec);
     probe.create_time = probe.update_time = clock_.Now();
-    ASSIGN_OR_RETURN(*resp.mutable_dry_run(), listener_->DryRun(probe));
+    if (listener_ == nullptr) {
+      resp.mutable_dry_run()->set_reason(kNoNodesReason);
+    } else {
+      ASSIGN_OR_RETURN(*resp.mutable_dry_run(), listener_->DryRun(probe));
+    }
+    if (policy_ != nullptr) policy_->EstimateDryRun(probe.spec, *resp.mutable_dry_run());
     return resp;
   }
+  if (policy_ != nullptr) RETURN_IF_ERROR(policy_->AdmitSubmission(caller.tenant_id));
   store::NewJob job;
   job.tenant_id = caller.tenant_id;
   job.tenant = caller.tenant;

@@ -39,6 +39,17 @@ class JobListener {
   virtual absl::StatusOr<hac::v1::DryRunResult> DryRun(const store::JobRecord& job) = 0;
 };
 
+// What JobManager asks before it commits a submission (hacd's BillingManager: budgets and cost
+// estimates).
+class SubmitPolicy {
+ public:
+  virtual ~SubmitPolicy() = default;
+  // OK, or why the tenant may not submit now (RESOURCE_EXHAUSTED for an exhausted budget).
+  virtual absl::Status AdmitSubmission(int64_t tenant_id) = 0;
+  // Adds the estimated cost to a dry run's result.
+  virtual void EstimateDryRun(const hac::v1::JobSpec& spec, hac::v1::DryRunResult& result) = 0;
+};
+
 class JobManager {
  public:
   JobManager(store::Store& store, Metrics& metrics, const common::Clock& clock)
@@ -50,6 +61,8 @@ class JobManager {
   void SetListener(JobListener* listener) { listener_ = listener; }
   // Logs of attempts (GetJobLogs). Set once at start-up.
   void SetLogStore(LogStore* logs) { logs_ = logs; }
+  // Budgets and estimates. Set once at start-up; without one, every submission is admitted.
+  void SetSubmitPolicy(SubmitPolicy* policy) { policy_ = policy; }
   // A job changed state elsewhere (its attempts): updates metrics and wakes watchers.
   void JobChanged(const store::JobRecord& before, const store::JobRecord& after);
 
@@ -85,6 +98,7 @@ class JobManager {
   const common::Clock& clock_;
   JobListener* listener_ = nullptr;
   LogStore* logs_ = nullptr;
+  SubmitPolicy* policy_ = nullptr;
 
   // Change counters of watched jobs; waiters wait for theirs to move.
   absl::Mutex watch_mu_;

@@ -25,7 +25,9 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "prometheus/exposer.h"
+#include "billing/usage.h"
 #include "server/admin.h"
+#include "server/billing_manager.h"
 #include "server/cluster.h"
 #include "server/logs.h"
 #include "server/auth.h"
@@ -51,8 +53,16 @@ ABSL_FLAG(absl::Duration, schedule_tick, absl::Seconds(1),
           "scheduling passes run on events and at least this often");
 ABSL_FLAG(absl::Duration, cancel_grace, absl::Seconds(10),
           "SIGTERM-to-SIGKILL grace for cancelled and preempted attempts");
+ABSL_FLAG(absl::Duration, ledger_interval, absl::Seconds(60),
+          "length of the usage ledger's interval rows: whole seconds dividing 60 (1s to 60s)");
+ABSL_FLAG(absl::Duration, billing_check_interval, absl::Seconds(5),
+          "how often spending is re-rated for budgets and billing metrics");
+ABSL_FLAG(std::string, currency, "KRW", "the currency of prices and bills (3 upper-case letters)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve gRPC over TLS");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls-cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: require mutual TLS, every client (agents, hacctl, tools) presenting a "
+          "certificate signed by it; needs --tls-cert and --tls-key");
 
 namespace {
 
@@ -94,6 +104,41 @@ int Fail(const absl::Status& s) {
   return 1;
 }
 
+// The gRPC server credentials the TLS flags ask for: plaintext without --tls-cert; TLS with it;
+// mutual TLS with --tls-client-ca (a client without a certificate signed by that CA fails the
+// handshake, before any RPC or token is seen).
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials() {
+  const std::string cert_path = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key_path = absl::GetFlag(FLAGS_tls_key);
+  const std::string client_ca_path = absl::GetFlag(FLAGS_tls_client_ca);
+  if (cert_path.empty() != key_path.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  if (cert_path.empty()) {
+    if (!client_ca_path.empty()) {
+      return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  absl::StatusOr<std::string> cert = ReadFile(cert_path);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadFile(key_path);
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions opts;
+  opts.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!client_ca_path.empty()) {
+    absl::StatusOr<std::string> ca = ReadFile(client_ca_path);
+    if (!ca.ok()) return ca.status();
+    if (ca->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tls-client-ca: no PEM certificate in ", client_ca_path));
+    }
+    opts.pem_root_certs = *ca;
+    opts.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(opts);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -108,6 +153,10 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  // TLS flags are checked before anything is created on disk.
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds = ServerCredentials();
+  if (!creds.ok()) return Fail(creds.status());
 
   hac::common::RealClock clock;
   const std::string db_path = absl::GetFlag(FLAGS_db);
@@ -128,6 +177,11 @@ int main(int argc, char** argv) {
   hac::server::JobManager jobs(**store, metrics, clock);
   if (absl::Status s = jobs.Init(); !s.ok()) return Fail(s);
   hac::server::AdminManager admin(**store, auth, clock);
+  hac::server::BillingManager::Options billing_options;
+  billing_options.check_interval = absl::GetFlag(FLAGS_billing_check_interval);
+  billing_options.currency = absl::GetFlag(FLAGS_currency);
+  hac::server::BillingManager billing(**store, jobs, metrics, clock, billing_options);
+  jobs.SetSubmitPolicy(&billing);
 
   std::string log_dir = absl::GetFlag(FLAGS_log_dir);
   if (log_dir.empty()) log_dir = db_path + ".logs";
@@ -138,6 +192,14 @@ int main(int argc, char** argv) {
   cluster_options.heartbeat_timeout = absl::GetFlag(FLAGS_heartbeat_timeout);
   cluster_options.tick = absl::GetFlag(FLAGS_schedule_tick);
   cluster_options.grace = absl::GetFlag(FLAGS_cancel_grace);
+  cluster_options.ledger_interval = absl::GetFlag(FLAGS_ledger_interval);
+  if (absl::Status s = hac::billing::ValidateUsageInterval(cluster_options.ledger_interval);
+      !s.ok()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("--ledger-interval: ", s.message())));
+  }
+  if (absl::GetFlag(FLAGS_billing_check_interval) <= absl::ZeroDuration()) {
+    return Fail(absl::InvalidArgumentError("--billing-check-interval: must be positive"));
+  }
   if (auto text = (*store)->GetSetting("scheduler_config"); text.ok() && text->has_value()) {
     cluster_options.scheduler_config = **text;
   }
@@ -149,31 +211,21 @@ int main(int argc, char** argv) {
       [&](const std::string& text) { return (*cluster)->ApplySchedulerConfig(text); });
   admin.SetQuotaListener([&] { return (*cluster)->ReloadQuotas(); });
   if (absl::Status s = (*cluster)->Start(); !s.ok()) return Fail(s);
+  if (absl::Status s = billing.Start(); !s.ok()) return Fail(s);
 
   hac::server::grpc_glue::Rpc rpc(auth, metrics, clock);
   hac::server::grpc_glue::JobServiceImpl job_service(rpc, jobs);
   hac::server::grpc_glue::AdminServiceImpl admin_service(rpc, admin);
   hac::server::grpc_glue::NodeServiceImpl node_service(rpc, **cluster);
   hac::server::grpc_glue::PoolServiceImpl pool_service(rpc, **cluster);
-  hac::server::grpc_glue::BillingServiceImpl billing_service(rpc);
-
-  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
-  if (!absl::GetFlag(FLAGS_tls_cert).empty() || !absl::GetFlag(FLAGS_tls_key).empty()) {
-    auto cert = ReadFile(absl::GetFlag(FLAGS_tls_cert));
-    auto key = ReadFile(absl::GetFlag(FLAGS_tls_key));
-    if (!cert.ok()) return Fail(cert.status());
-    if (!key.ok()) return Fail(key.status());
-    grpc::SslServerCredentialsOptions opts;
-    opts.pem_key_cert_pairs.push_back({*key, *cert});
-    creds = grpc::SslServerCredentials(opts);
-  }
+  hac::server::grpc_glue::BillingServiceImpl billing_service(rpc, billing);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   const std::string listen = absl::GetFlag(FLAGS_listen);
-  builder.AddListeningPort(listen, creds, &grpc_port);
+  builder.AddListeningPort(listen, *creds, &grpc_port);
   builder.SetMaxReceiveMessageSize(hac::server::limits::kMaxMessageBytes);
   builder.RegisterService(&job_service);
   builder.RegisterService(&admin_service);
@@ -212,6 +264,7 @@ int main(int argc, char** argv) {
   server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
+  billing.Stop();
   (*cluster)->Stop();
   HAC_LOG(INFO) << "stopped";
   return 0;

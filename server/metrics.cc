@@ -41,6 +41,23 @@ Metrics::Metrics()
                        .Name("hac_job_submissions_total")
                        .Help("New jobs acknowledged, by tenant")
                        .Register(*registry_)),
+      billable_seconds_(prometheus::BuildCounter()
+                            .Name("hac_billable_device_seconds_total")
+                            .Help("Device-seconds billed, by tenant, device class and meter")
+                            .Register(*registry_)),
+      billed_micros_(prometheus::BuildCounter()
+                         .Name("hac_billed_micros_total")
+                         .Help("Amounts billed in micro-units of the currency, by tenant and "
+                               "device class")
+                         .Register(*registry_)),
+      budget_spent_(prometheus::BuildGauge()
+                        .Name("hac_budget_spent_micros")
+                        .Help("Spending this month of tenants with a budget, in micro-units")
+                        .Register(*registry_)),
+      budget_limit_(prometheus::BuildGauge()
+                        .Name("hac_budget_limit_micros")
+                        .Help("Monthly budget of tenants with one, in micro-units")
+                        .Register(*registry_)),
       commit_batches_(prometheus::BuildGauge()
                           .Name("hac_store_commit_batches")
                           .Help("Store transactions committed since start (group commit)")
@@ -86,6 +103,30 @@ void Metrics::JobStateChanged(hac::v1::JobState from, hac::v1::JobState to) {
 void Metrics::SetCommitCounters(int64_t batches, int64_t writes) {
   commit_batches_.Set(static_cast<double>(batches));
   commit_writes_.Set(static_cast<double>(writes));
+}
+
+void Metrics::AddBilled(absl::string_view tenant, absl::string_view device_class,
+                        int64_t allocated_seconds, int64_t active_seconds, int64_t amount_micros) {
+  const std::string t(tenant);
+  const std::string c(device_class);
+  if (allocated_seconds > 0) {
+    billable_seconds_.Add({{"tenant", t}, {"device_class", c}, {"meter", "allocated"}})
+        .Increment(static_cast<double>(allocated_seconds));
+  }
+  if (active_seconds > 0) {
+    billable_seconds_.Add({{"tenant", t}, {"device_class", c}, {"meter", "active"}})
+        .Increment(static_cast<double>(active_seconds));
+  }
+  if (amount_micros > 0) {
+    billed_micros_.Add({{"tenant", t}, {"device_class", c}})
+        .Increment(static_cast<double>(amount_micros));
+  }
+}
+
+void Metrics::SetBudget(absl::string_view tenant, int64_t limit_micros, int64_t spent_micros) {
+  const std::string t(tenant);
+  budget_limit_.Add({{"tenant", t}}).Set(static_cast<double>(limit_micros));
+  budget_spent_.Add({{"tenant", t}}).Set(static_cast<double>(spent_micros));
 }
 
 }  // namespace hac::server

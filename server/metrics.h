@@ -5,6 +5,12 @@
 //   hac_jobs{state}                                  gauge: jobs by state, from the store
 //   hac_job_submissions_total{tenant}                counter: acknowledged new jobs
 //   hac_store_commit_batches_total / _writes_total   group-commit batches and writes
+//   hac_billable_device_seconds_total{tenant, device_class, meter}
+//                                                    counter: device-seconds billed (rated, rounded
+//                                                    as on the bill), meter "allocated" or "active"
+//   hac_billed_micros_total{tenant, device_class}    counter: amounts billed, in micro-units
+//   hac_budget_spent_micros{tenant}                  gauge: this month's spending of tenants with a
+//                                                    budget; hac_budget_limit_micros{tenant} the limit
 //
 // Thread-safe. Owned by hacd's composition root.
 #ifndef HAC_SERVER_METRICS_H_
@@ -38,6 +44,10 @@ class Metrics {
   void SetJobCounts(const std::map<hac::v1::JobState, int64_t>& counts);
   void JobStateChanged(hac::v1::JobState from, hac::v1::JobState to);
   void SetCommitCounters(int64_t batches, int64_t writes);
+  // Billing: increases since the last call (never negative; exact integers as doubles).
+  void AddBilled(absl::string_view tenant, absl::string_view device_class,
+                 int64_t allocated_seconds, int64_t active_seconds, int64_t amount_micros);
+  void SetBudget(absl::string_view tenant, int64_t limit_micros, int64_t spent_micros);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -45,6 +55,10 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& durations_;
   prometheus::Family<prometheus::Gauge>& jobs_;
   prometheus::Family<prometheus::Counter>& submissions_;
+  prometheus::Family<prometheus::Counter>& billable_seconds_;
+  prometheus::Family<prometheus::Counter>& billed_micros_;
+  prometheus::Family<prometheus::Gauge>& budget_spent_;
+  prometheus::Family<prometheus::Gauge>& budget_limit_;
   prometheus::Gauge& commit_batches_;
   prometheus::Gauge& commit_writes_;
 };

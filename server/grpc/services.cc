@@ -125,7 +125,6 @@ Status AdminServiceImpl::WhoAmI(ServerContext* ctx, const hac::v1::WhoAmIRequest
 
 namespace {
 constexpr char kPools[] = "node pools arrive with the node-pool release";
-constexpr char kBilling[] = "metering and billing arrive with the billing release";
 }  // namespace
 
 Status NodeServiceImpl::RegisterNode(ServerContext* ctx, const hac::v1::RegisterNodeRequest* req,
@@ -206,37 +205,37 @@ Status PoolServiceImpl::DrainNode(ServerContext* ctx, const hac::v1::NodeActionR
   });
 }
 
-Status BillingServiceImpl::GetUsage(ServerContext* ctx, const hac::v1::GetUsageRequest*,
-                                    hac::v1::GetUsageResponse*) {
-  return rpc_.NotYet("GetUsage", ctx, kBilling);
+Status BillingServiceImpl::GetUsage(ServerContext* ctx, const hac::v1::GetUsageRequest* req,
+                                    hac::v1::GetUsageResponse* resp) {
+  return rpc_.Unary("GetUsage", ctx, resp, [&](const Principal& p) { return billing_.GetUsage(p, *req); });
 }
-Status BillingServiceImpl::GetBill(ServerContext* ctx, const hac::v1::GetBillRequest*,
-                                   hac::v1::Bill*) {
-  return rpc_.NotYet("GetBill", ctx, kBilling);
+Status BillingServiceImpl::GetBill(ServerContext* ctx, const hac::v1::GetBillRequest* req,
+                                   hac::v1::Bill* resp) {
+  return rpc_.Unary("GetBill", ctx, resp, [&](const Principal& p) { return billing_.GetBill(p, *req); });
 }
 Status BillingServiceImpl::ListPrices(ServerContext* ctx, const hac::v1::ListPricesRequest*,
-                                      hac::v1::ListPricesResponse*) {
-  return rpc_.NotYet("ListPrices", ctx, kBilling);
+                                      hac::v1::ListPricesResponse* resp) {
+  return rpc_.Unary("ListPrices", ctx, resp, [&](const Principal& p) { return billing_.ListPrices(p); });
 }
-Status BillingServiceImpl::SetPrice(ServerContext* ctx, const hac::v1::SetPriceRequest*,
-                                    hac::v1::Price*) {
-  return rpc_.NotYet("SetPrice", ctx, kBilling);
+Status BillingServiceImpl::SetPrice(ServerContext* ctx, const hac::v1::SetPriceRequest* req,
+                                    hac::v1::Price* resp) {
+  return rpc_.Unary("SetPrice", ctx, resp, [&](const Principal& p) { return billing_.SetPrice(p, *req); });
 }
-Status BillingServiceImpl::CloseInvoice(ServerContext* ctx, const hac::v1::CloseInvoiceRequest*,
-                                        hac::v1::CloseInvoiceResponse*) {
-  return rpc_.NotYet("CloseInvoice", ctx, kBilling);
+Status BillingServiceImpl::CloseInvoice(ServerContext* ctx, const hac::v1::CloseInvoiceRequest* req,
+                                        hac::v1::CloseInvoiceResponse* resp) {
+  return rpc_.Unary("CloseInvoice", ctx, resp, [&](const Principal& p) { return billing_.CloseInvoice(p, *req); });
 }
-Status BillingServiceImpl::ListInvoices(ServerContext* ctx, const hac::v1::ListInvoicesRequest*,
-                                        hac::v1::ListInvoicesResponse*) {
-  return rpc_.NotYet("ListInvoices", ctx, kBilling);
+Status BillingServiceImpl::ListInvoices(ServerContext* ctx, const hac::v1::ListInvoicesRequest* req,
+                                        hac::v1::ListInvoicesResponse* resp) {
+  return rpc_.Unary("ListInvoices", ctx, resp, [&](const Principal& p) { return billing_.ListInvoices(p, *req); });
 }
-Status BillingServiceImpl::SetBudget(ServerContext* ctx, const hac::v1::SetBudgetRequest*,
-                                     hac::v1::Budget*) {
-  return rpc_.NotYet("SetBudget", ctx, kBilling);
+Status BillingServiceImpl::SetBudget(ServerContext* ctx, const hac::v1::SetBudgetRequest* req,
+                                     hac::v1::Budget* resp) {
+  return rpc_.Unary("SetBudget", ctx, resp, [&](const Principal& p) { return billing_.SetBudget(p, *req); });
 }
-Status BillingServiceImpl::GetBudget(ServerContext* ctx, const hac::v1::GetBudgetRequest*,
-                                     hac::v1::Budget*) {
-  return rpc_.NotYet("GetBudget", ctx, kBilling);
+Status BillingServiceImpl::GetBudget(ServerContext* ctx, const hac::v1::GetBudgetRequest* req,
+                                     hac::v1::Budget* resp) {
+  return rpc_.Unary("GetBudget", ctx, resp, [&](const Principal& p) { return billing_.GetBudget(p, *req); });
 }
 
 }  // namespace hac::server::grpc_glue

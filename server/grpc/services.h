@@ -12,6 +12,7 @@
 #include "hac/v1/nodes.grpc.pb.h"
 #include "hac/v1/pools.grpc.pb.h"
 #include "server/admin.h"
+#include "server/billing_manager.h"
 #include "server/cluster.h"
 #include "server/grpc/rpc.h"
 #include "server/jobs.h"
@@ -119,10 +120,9 @@ class PoolServiceImpl final : public hac::v1::PoolService::Service {
   ClusterManager& cluster_;
 };
 
-// Implemented by the metering-and-billing release.
 class BillingServiceImpl final : public hac::v1::BillingService::Service {
  public:
-  explicit BillingServiceImpl(Rpc& rpc) : rpc_(rpc) {}
+  BillingServiceImpl(Rpc& rpc, BillingManager& billing) : rpc_(rpc), billing_(billing) {}
   grpc::Status GetUsage(grpc::ServerContext* ctx, const hac::v1::GetUsageRequest*,
                         hac::v1::GetUsageResponse*) override;
   grpc::Status GetBill(grpc::ServerContext* ctx, const hac::v1::GetBillRequest*,
@@ -142,6 +142,7 @@ class BillingServiceImpl final : public hac::v1::BillingService::Service {
 
  private:
   Rpc& rpc_;
+  BillingManager& billing_;
 };
 
 }  // namespace hac::server::grpc_glue

@@ -92,7 +92,51 @@ struct UsageCounterRecord {
   int64_t allocated_ms = 0;
   int64_t active_ms = 0;
   bool final = false;
+  // Who used which device: needed to write interval rows the first time a counter is seen
+  // (later reports reuse what was stored then). RecordUsage fills nothing here.
+  int64_t tenant_id = 0;
+  std::string job_id;        // "j-42"
+  std::string device_id;     // the device's UUID
+  std::string device_class;  // "gpu"
+  std::string device_model;  // "emu-a100"
+  absl::Time assign_time;    // no interval row starts before this time's interval
 };
+
+// What RecordUsage did with a batch of counters.
+struct UsageRecordResult {
+  // Counters below what is stored (a replay or a reordered report): nothing changed.
+  std::vector<UsageCounterRecord> backwards;
+  // Milliseconds of an increase that did not fit between the attempt's assignment and the
+  // report (a counter ahead of wall time): kept in the cumulative counter, not billed. One entry
+  // per counter, with the excess in allocated_ms / active_ms.
+  std::vector<UsageCounterRecord> excess;
+};
+
+// A closed month's invoice as stored: the frozen bill, serialized (hac.v1.Bill).
+struct InvoiceRecord {
+  int64_t tenant_id = 0;
+  std::string tenant;
+  std::string month;  // "2026-11"
+  absl::Time close_time;
+  std::string bill;  // hac.v1.Bill bytes
+};
+
+// A tenant's monthly budget.
+struct BudgetRecord {
+  int64_t tenant_id = 0;
+  std::string tenant;
+  int64_t monthly_limit_micros = 0;
+  bool hard_stop = false;
+};
+
+// Usage summed per key (a job, class, model or day) over a time range.
+struct UsageSum {
+  std::string key;
+  int64_t allocated_ms = 0;
+  int64_t active_ms = 0;
+};
+
+enum class UsageKey { kJob, kDeviceClass, kDeviceModel, kDay };
 
 struct QuotaRecord {
   std::string tenant;

@@ -81,6 +81,54 @@ constexpr const char* kMigrations[] = {
       final INTEGER NOT NULL DEFAULT 0,
       PRIMARY KEY(attempt_id, device_index));
     )sql",
+    // 2 -> 3: the billing ledger. usage_counters also remembers who used which device and the
+    // latest interval it wrote; usage_intervals holds per-interval usage (rating's input),
+    // keyed so that a tenant's month is one ordered range; prices, invoices, budgets.
+    R"sql(
+    ALTER TABLE usage_counters ADD COLUMN tenant_id INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE usage_counters ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE usage_counters ADD COLUMN device_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE usage_counters ADD COLUMN device_class TEXT NOT NULL DEFAULT '';
+    ALTER TABLE usage_counters ADD COLUMN device_model TEXT NOT NULL DEFAULT '';
+    ALTER TABLE usage_counters ADD COLUMN assign_s INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE usage_counters ADD COLUMN last_start INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE usage_counters ADD COLUMN last_length INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE usage_counters ADD COLUMN last_allocated_ms INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE usage_counters ADD COLUMN last_active_ms INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE usage_intervals(
+      tenant_id INTEGER NOT NULL,
+      month INTEGER NOT NULL,
+      job_id TEXT NOT NULL,
+      attempt_id TEXT NOT NULL,
+      device_id TEXT NOT NULL,
+      interval_start INTEGER NOT NULL,
+      interval_length INTEGER NOT NULL,
+      device_class TEXT NOT NULL,
+      device_model TEXT NOT NULL,
+      allocated_ms INTEGER NOT NULL,
+      active_ms INTEGER NOT NULL,
+      PRIMARY KEY(tenant_id, month, job_id, attempt_id, device_id, interval_start)
+    ) WITHOUT ROWID;
+    CREATE TABLE prices(
+      id INTEGER PRIMARY KEY,
+      device_class TEXT NOT NULL,
+      device_model TEXT NOT NULL,
+      allocated_rate_micros INTEGER NOT NULL,
+      active_rate_micros INTEGER NOT NULL,
+      effective_from_s INTEGER NOT NULL,
+      minimum_seconds INTEGER NOT NULL,
+      UNIQUE(device_class, device_model, effective_from_s));
+    CREATE TABLE invoices(
+      tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+      month TEXT NOT NULL,
+      close_time_us INTEGER NOT NULL,
+      bill BLOB NOT NULL,
+      PRIMARY KEY(tenant_id, month));
+    CREATE TABLE budgets(
+      tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id),
+      monthly_limit_micros INTEGER NOT NULL,
+      hard_stop INTEGER NOT NULL);
+    )sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
@@ -741,63 +789,6 @@ void Store::SetJobReasonsAsync(std::vector<std::pair<int64_t, std::string>> reas
       [](const absl::Status& s) {
         if (!s.ok()) HAC_LOG(WARNING) << "job reasons not stored: " << s.message();
       });
-}
-
-// ---- usage ----
-
-absl::StatusOr<std::vector<UsageCounterRecord>> Store::RecordUsage(
-    const std::vector<UsageCounterRecord>& counters) {
-  std::vector<UsageCounterRecord> backwards;
-  RETURN_IF_ERROR(writer_->Write([&](Database& db) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement * get,
-                     db.Cached("SELECT allocated_ms, active_ms FROM usage_counters "
-                               "WHERE attempt_id = ? AND device_index = ?"));
-    ASSIGN_OR_RETURN(
-        Statement * put,
-        db.Cached("INSERT INTO usage_counters(attempt_id, device_index, allocated_ms, active_ms, "
-                  "final) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(attempt_id, device_index) DO "
-                  "UPDATE SET allocated_ms = max(allocated_ms, excluded.allocated_ms), "
-                  "active_ms = max(active_ms, excluded.active_ms), "
-                  "final = max(final, excluded.final)"));
-    for (const UsageCounterRecord& c : counters) {
-      get->Reset();
-      get->BindText(1, c.attempt_id);
-      get->BindInt64(2, c.device_index);
-      ASSIGN_OR_RETURN(bool row, get->Step());
-      if (row && (c.allocated_ms < get->ColumnInt64(0) || c.active_ms < get->ColumnInt64(1))) {
-        // A replay or a reordered report carries the same or older values; only values
-        // strictly below what is stored are "backwards", and they change nothing.
-        backwards.push_back(c);
-      }
-      put->Reset();
-      put->BindText(1, c.attempt_id);
-      put->BindInt64(2, c.device_index);
-      put->BindInt64(3, c.allocated_ms);
-      put->BindInt64(4, c.active_ms);
-      put->BindInt64(5, c.final ? 1 : 0);
-      RETURN_IF_ERROR(put->Run());
-    }
-    return absl::OkStatus();
-  }));
-  return backwards;
-}
-
-absl::StatusOr<std::vector<UsageCounterRecord>> Store::GetUsage(absl::string_view attempt_id) {
-  std::vector<UsageCounterRecord> out;
-  RETURN_IF_ERROR(Read([&](Database& db) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement * st,
-                     db.Cached("SELECT device_index, allocated_ms, active_ms, final FROM "
-                               "usage_counters WHERE attempt_id = ? ORDER BY device_index"));
-    st->BindText(1, attempt_id);
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
-      out.push_back({std::string(attempt_id), static_cast<uint32_t>(st->ColumnInt64(0)),
-                     st->ColumnInt64(1), st->ColumnInt64(2), st->ColumnInt64(3) != 0});
-    }
-    return absl::OkStatus();
-  }));
-  return out;
 }
 
 // ---- quotas ----

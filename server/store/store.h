@@ -20,6 +20,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "billing/price_catalog.h"
+#include "billing/usage.h"
 #include "common/clock.h"
 #include "server/store/group_commit.h"
 #include "server/store/records.h"
@@ -30,7 +32,7 @@ namespace hac::server::store {
 class Store {
  public:
   // The schema version this build migrates to.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens or creates the database at `path` and migrates it to kSchemaVersion. A database
   // from a newer build is refused (FAILED_PRECONDITION).
@@ -93,11 +95,39 @@ class Store {
   // without waiting for it: reasons are informational and recomputed by every pass.
   void SetJobReasonsAsync(std::vector<std::pair<int64_t, std::string>> reasons);
 
-  // Usage ledger: keeps the maximum of each cumulative counter, so duplicated, reordered and
-  // replayed reports change nothing. Returns the counters that went backwards (ignored).
-  absl::StatusOr<std::vector<UsageCounterRecord>> RecordUsage(
-      const std::vector<UsageCounterRecord>& counters);
+  // Usage ledger (server/store/ledger.cc). Keeps the maximum of each cumulative counter, so
+  // duplicated, reordered and replayed reports change nothing, and turns every increase into
+  // per-interval rows of `interval` (whole seconds dividing 60): the increase goes into the
+  // interval containing `now` and, when that one is full (an agent that reconnects after a gap),
+  // into the ones before it, never before the interval of the attempt's assignment. All in one
+  // transaction with the batch.
+  absl::StatusOr<UsageRecordResult> RecordUsage(const std::vector<UsageCounterRecord>& counters,
+                                                absl::Time now, absl::Duration interval);
   absl::StatusOr<std::vector<UsageCounterRecord>> GetUsage(absl::string_view attempt_id);
+  // A tenant's interval rows with interval_start in [from, to), in rating order (job, attempt,
+  // device, interval_start). `tenant_label` becomes each row's tenant_id.
+  absl::StatusOr<std::vector<billing::UsageRow>> ListUsageRows(int64_t tenant_id,
+                                                               absl::string_view tenant_label,
+                                                               absl::Time from, absl::Time to);
+  // Interval rows with interval_start in [from, to) summed per key, ordered by key.
+  // tenant_id 0: every tenant.
+  absl::StatusOr<std::vector<UsageSum>> SumUsage(int64_t tenant_id, absl::Time from,
+                                                 absl::Time to, UsageKey key);
+  // Tenants with interval rows in the UTC month containing `t`.
+  absl::StatusOr<std::vector<TenantRecord>> TenantsWithUsage(absl::Time t);
+
+  // Price catalog entries, oldest first (as added). Adding one that exists for the same
+  // (class, model, effective_from) is ALREADY_EXISTS.
+  absl::Status AddPrice(const billing::PriceEntry& price);
+  absl::StatusOr<std::vector<billing::PriceEntry>> ListPrices();
+
+  // Invoices. InsertInvoice fails with ALREADY_EXISTS when the month is already closed.
+  absl::Status InsertInvoice(const InvoiceRecord& invoice);
+  absl::StatusOr<std::vector<InvoiceRecord>> ListInvoices(int64_t tenant_id);  // oldest first
+
+  // Budgets. A limit of 0 removes the budget.
+  absl::Status SetBudget(const BudgetRecord& budget);
+  absl::StatusOr<std::vector<BudgetRecord>> ListBudgets();  // every tenant's
 
   // Quotas per tenant and device class.
   absl::StatusOr<QuotaRecord> SetQuota(int64_t tenant_id, const QuotaRecord& quota);
