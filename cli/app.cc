@@ -1,7 +1,6 @@
 #include "cli/app.h"
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -12,6 +11,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cli/args.h"
+#include "cli/billing_commands.h"
+#include "cli/command.h"
 #include "cli/exit_code.h"
 #include "cli/format.h"
 #include "cli/spec.h"
@@ -22,77 +23,6 @@
 
 namespace hac::cli {
 namespace {
-
-// One command's run: its configuration, its channel and its output. Owned by App::Run.
-class Session {
- public:
-  Session(ClientConfig config, std::shared_ptr<grpc::Channel> channel, const common::Clock& clock,
-          std::ostream& out, std::ostream& err)
-      : config_(std::move(config)), channel_(std::move(channel)), clock_(clock), out_(out),
-        err_(err) {}
-
-  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
-  const common::Clock& clock() const { return clock_; }
-  std::ostream& out() { return out_; }
-  std::ostream& err() { return err_; }
-  bool json() const { return config_.output == OutputFormat::kJson; }
-
-  // Adds the bearer token and, for unary calls, the deadline.
-  void Prepare(grpc::ClientContext& ctx, bool with_deadline) const {
-    if (!config_.token.empty()) ctx.AddMetadata("authorization", "Bearer " + config_.token);
-    if (with_deadline) {
-      ctx.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoMilliseconds(config_.timeout));
-    }
-  }
-
-  // Prints a failed call in a way a person can act on; returns kExitServerError.
-  int ServerError(const grpc::Status& status) {
-    err_ << FormatServerError(
-        absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message()),
-        config_.server);
-    return kExitServerError;
-  }
-
-  // Prints a local mistake (bad value, unreadable file); returns kExitUsage.
-  int UsageError(const absl::Status& status) {
-    err_ << "hacctl: " << status.message() << "\n";
-    return kExitUsage;
-  }
-
-  // Prints `message` as one line of canonical JSON.
-  int PrintJson(const google::protobuf::Message& message) {
-    absl::StatusOr<std::string> json = ToCanonicalJson(message);
-    if (!json.ok()) {
-      err_ << "hacctl: " << json.status().message() << "\n";
-      return kExitServerError;
-    }
-    out_ << *json << "\n";
-    out_.flush();
-    return kExitOk;
-  }
-
- private:
-  ClientConfig config_;
-  std::shared_ptr<grpc::Channel> channel_;
-  const common::Clock& clock_;
-  std::ostream& out_;
-  std::ostream& err_;
-};
-
-using Handler = int (*)(Session&, const ParsedArgs&);
-
-// A command: its words ("tenant create"), positionals, flags and handler.
-struct Command {
-  std::string name{};
-  std::string args{};  // Positionals for the usage line: "ID", "TENANT CLASS MAX".
-  std::string summary{};
-  std::vector<FlagSpec> flags{};
-  size_t min_args = 0;
-  size_t max_args = 0;
-  Handler handler = nullptr;
-  bool needs_server = true;
-};
 
 absl::StatusOr<uint32_t> ParseCount(const std::string& text, const std::string& what) {
   uint32_t v = 0;
@@ -555,8 +485,8 @@ int Version(Session& s, const ParsedArgs&) {
   return kExitOk;
 }
 
-const std::vector<Command>& Commands() {
-  static const std::vector<Command>* const kCommands = new std::vector<Command>{
+std::vector<Command> MakeCommands() {
+  std::vector<Command> commands{
       {.name = "submit", .args = "[-- ARGV...]",
        .summary = "submit a job (prints its id; --wait to follow it to the end)",
        .flags = SubmitFlags(), .handler = Submit},
@@ -627,6 +557,16 @@ const std::vector<Command>& Commands() {
       {.name = "version", .summary = "hacctl's version", .handler = Version,
        .needs_server = false},
   };
+  // Billing right after the job commands, before administration.
+  std::vector<Command> billing = BillingCommands();
+  auto after_jobs = std::find_if(commands.begin(), commands.end(),
+                                 [](const Command& c) { return c.name == "logs"; });
+  commands.insert(after_jobs + 1, billing.begin(), billing.end());
+  return commands;
+}
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command>* const kCommands = new std::vector<Command>(MakeCommands());
   return *kCommands;
 }
 
@@ -661,6 +601,11 @@ std::string UsageLine(const Command& c) {
 
 std::string CommandHelp(const Command& c) {
   std::string out = absl::StrCat("usage: ", UsageLine(c), "\n\n", c.summary, "\n");
+  if (IsGroup(c.name)) {
+    // A command that is also a group ("budget", "budget set"): name its subcommands too.
+    absl::StrAppend(&out, "\nsubcommands: ", absl::StrJoin(Subcommands(c.name), ", "),
+                    " (e.g. 'hacctl ", c.name, " ", Subcommands(c.name).front(), " --help')\n");
+  }
   if (!c.flags.empty()) absl::StrAppend(&out, "\nflags:\n", FlagHelp(c.flags));
   absl::StrAppend(&out, "\nglobal flags:\n", FlagHelp(GlobalFlags()),
                   "\nexit codes: 0 ok, 1 server error, 2 usage error, 3 job did not succeed\n");
@@ -703,8 +648,9 @@ std::string GeneralHelp() {
   absl::StrAppend(
       &out, "\nglobal flags (before or after the command):\n", FlagHelp(GlobalFlags()),
       "\nsettings come from flags, then the environment (HAC_SERVER, HAC_TOKEN, HAC_TOKEN_FILE,\n"
-      "HAC_CA_CERT), then the config file ($HAC_CONFIG, else ~/.config/hac/config: `key = value`\n"
-      "lines with keys server, token, token_file, ca_cert, timeout, output), then defaults.\n",
+      "HAC_CA_CERT, HAC_CLIENT_CERT, HAC_CLIENT_KEY), then the config file ($HAC_CONFIG, else\n"
+      "~/.config/hac/config: `key = value` lines with keys server, token, token_file, ca_cert,\n"
+      "client_cert, client_key, timeout, output), then defaults.\n",
       "\nexit codes:\n"
       "  0  success\n"
       "  1  the server returned an error (or could not be reached)\n"
@@ -733,6 +679,15 @@ int App::Run(const std::vector<std::string>& args) {
     }
     words.push_back(arg);
     complete = !(words.size() == 1 && IsGroup(arg));
+    if (!complete && FindCommand(arg) != nullptr) {
+      // A group that is a command as well ("budget" and "budget set"): only one of its
+      // subcommands right after it continues the name, so `budget --tenant set` stays `budget`.
+      const std::vector<std::string> subs = Subcommands(arg);
+      if (i + 1 < args.size() && std::find(subs.begin(), subs.end(), args[i + 1]) != subs.end()) {
+        words.push_back(args[++i]);
+      }
+      complete = true;
+    }
   }
 
   if (words.empty()) {
@@ -767,7 +722,7 @@ int App::Run(const std::vector<std::string>& args) {
          << "' (run 'hacctl help' for the list)\n";
     return kExitUsage;
   }
-  if (words.size() == 1 && IsGroup(words[0])) {
+  if (words.size() == 1 && IsGroup(words[0]) && FindCommand(words[0]) == nullptr) {
     for (const std::string& r : rest) {
       if (r == "--help" || r == "-h") {
         out_ << GroupHelp(words[0]);
@@ -816,6 +771,11 @@ int App::Run(const std::vector<std::string>& args) {
   absl::StatusOr<ClientConfig> config = ResolveConfig(*parsed, env_);
   if (!config.ok()) {
     err_ << "hacctl: " << config.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (config->output == OutputFormat::kCsv && !command->csv) {
+    err_ << "hacctl: " << command->name
+         << " has no csv output (-o csv is for 'bill'); use -o table or -o json\n";
     return kExitUsage;
   }
   std::shared_ptr<grpc::Channel> channel;

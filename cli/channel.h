@@ -11,7 +11,9 @@
 namespace hac::cli {
 
 // A channel to config.server: TLS with config.ca_cert as the root certificate when it is set,
-// plaintext otherwise. An unreadable certificate is INVALID_ARGUMENT naming the file.
+// presenting config.client_cert and config.client_key when they are set (mutual TLS; without
+// a CA certificate the server is verified against the system's roots); plaintext when none is
+// set. An unreadable or non-PEM file is INVALID_ARGUMENT naming its flag and the file.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ClientConfig& config);
 
 }  // namespace hac::cli

@@ -15,8 +15,8 @@
 namespace hac::cli {
 namespace {
 
-constexpr const char* kConfigKeys[] = {"server", "token", "token_file", "ca_cert", "timeout",
-                                       "output"};
+constexpr const char* kConfigKeys[] = {"server",      "token",      "token_file", "ca_cert",
+                                       "client_cert", "client_key", "timeout",    "output"};
 
 // A setting and where it came from.
 struct Found {
@@ -27,8 +27,9 @@ struct Found {
 absl::StatusOr<OutputFormat> ParseOutput(const std::string& v, const std::string& source) {
   if (v == "table") return OutputFormat::kTable;
   if (v == "json") return OutputFormat::kJson;
+  if (v == "csv") return OutputFormat::kCsv;
   return absl::InvalidArgumentError(
-      absl::StrCat(source, ": output format '", v, "' is not table or json"));
+      absl::StrCat(source, ": output format '", v, "' is not table, json or csv"));
 }
 
 absl::StatusOr<std::string> ReadToken(const std::string& path, const std::string& source) {
@@ -61,10 +62,15 @@ std::vector<FlagSpec> GlobalFlags() {
        .help = "file holding the bearer token (env HAC_TOKEN_FILE)"},
       {.name = "ca-cert", .value_name = "PATH",
        .help = "PEM root certificate: use TLS (env HAC_CA_CERT; default plaintext)"},
+      {.name = "client-cert", .value_name = "PATH",
+       .help = "PEM client certificate chain for mutual TLS, with --client-key (env "
+               "HAC_CLIENT_CERT)"},
+      {.name = "client-key", .value_name = "PATH",
+       .help = "PEM private key of --client-cert (env HAC_CLIENT_KEY)"},
       {.name = "timeout", .value_name = "DURATION",
        .help = "deadline of each call, e.g. 10s (default 30s)"},
-      {.name = "output", .short_name = "o", .value_name = "table|json",
-       .help = "output format (json: the API response as canonical protobuf JSON)"},
+      {.name = "output", .short_name = "o", .value_name = "table|json|csv",
+       .help = "output format (json: the API response as canonical protobuf JSON; csv: bill)"},
       {.name = "help", .short_name = "h", .boolean = true, .help = "show help"},
   };
 }
@@ -103,7 +109,8 @@ absl::StatusOr<std::map<std::string, std::string>> ParseConfigFile(std::string_v
     if (!known) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ":", line_no, ": unknown key '", key,
-                       "' (expected server, token, token_file, ca_cert, timeout or output)"));
+                       "' (expected server, token, token_file, ca_cert, client_cert, client_key, "
+                       "timeout or output)"));
     }
     out[key] = value;
   }
@@ -172,6 +179,21 @@ absl::StatusOr<ClientConfig> ResolveConfig(const ParsedArgs& flags, const Enviro
   }
   if (std::optional<Found> f = lookup("ca-cert", "HAC_CA_CERT", "ca_cert")) {
     config.ca_cert = f->value;
+  }
+  // The certificate and its key are resolved independently (each may come from its own
+  // level), then must both be there or both be absent.
+  std::optional<Found> cert = lookup("client-cert", "HAC_CLIENT_CERT", "client_cert");
+  std::optional<Found> key = lookup("client-key", "HAC_CLIENT_KEY", "client_key");
+  if (cert.has_value() != key.has_value()) {
+    const Found& given = cert.has_value() ? *cert : *key;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--client-cert and --client-key go together (mutual TLS needs the certificate and its "
+        "key); only ", cert.has_value() ? "the certificate" : "the key", " is set, by ",
+        given.source));
+  }
+  if (cert.has_value()) {
+    config.client_cert = cert->value;
+    config.client_key = key->value;
   }
   if (std::optional<Found> f = lookup("timeout", nullptr, "timeout")) {
     absl::Duration d;

@@ -1,12 +1,16 @@
 // Where hacctl finds hacd and its credentials.
 //
 // Each setting is resolved in this order, first found wins:
-//   1. a flag (--server, --token, --token-file, --ca-cert, --timeout, -o)
-//   2. the environment (HAC_SERVER, HAC_TOKEN, HAC_TOKEN_FILE, HAC_CA_CERT)
+//   1. a flag (--server, --token, --token-file, --ca-cert, --client-cert, --client-key,
+//      --timeout, -o)
+//   2. the environment (HAC_SERVER, HAC_TOKEN, HAC_TOKEN_FILE, HAC_CA_CERT, HAC_CLIENT_CERT,
+//      HAC_CLIENT_KEY)
 //   3. the config file: $HAC_CONFIG, else ~/.config/hac/config, with `key = value` lines
-//      (server, token, token_file, ca_cert, timeout, output) and '#' comments
+//      (server, token, token_file, ca_cert, client_cert, client_key, timeout, output) and '#'
+//      comments
 //   4. the default: server 127.0.0.1:7070, no token, plaintext, timeout 30s, table output.
-// A token and a token file at the same level: the token wins.
+// A token and a token file at the same level: the token wins. A client certificate and its key
+// go together (mutual TLS): one without the other is an error naming both flags.
 #ifndef HAC_CLI_CONFIG_H_
 #define HAC_CLI_CONFIG_H_
 
@@ -37,8 +41,8 @@ class ProcessEnvironment final : public Environment {
   std::optional<std::string> Get(std::string_view name) const override;
 };
 
-// How results are printed.
-enum class OutputFormat { kTable, kJson };
+// How results are printed. kCsv only where a command documents a csv layout (`bill`).
+enum class OutputFormat { kTable, kJson, kCsv };
 
 // Everything hacctl needs to talk to hacd. A plain value.
 struct ClientConfig {
@@ -46,8 +50,13 @@ struct ClientConfig {
   std::string server = kDefaultServer;
   // Bearer token; empty sends none.
   std::string token;
-  // PEM file of the root certificate for TLS; empty means plaintext.
+  // PEM file of the root certificate for TLS; empty means plaintext (or, with a client
+  // certificate, TLS verified against the system's roots).
   std::string ca_cert;
+  // PEM files of the client certificate chain and its private key for mutual TLS; both set or
+  // both empty.
+  std::string client_cert;
+  std::string client_key;
   // Deadline of each unary RPC.
   absl::Duration timeout = absl::Seconds(30);
   OutputFormat output = OutputFormat::kTable;

@@ -20,7 +20,36 @@ std::string StripPrefix(const std::string& name, std::string_view prefix) {
 
 std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
 
+// The magnitude of `value` as unsigned, so INT64_MIN has one too.
+uint64_t Magnitude(int64_t value) {
+  return value < 0 ? uint64_t{0} - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
+}
+
+// "1,234,567" for 1234567.
+std::string GroupThousands(uint64_t value) {
+  const std::string digits = std::to_string(value);
+  std::string grouped;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) grouped += ',';
+    grouped += digits[i];
+  }
+  return grouped;
+}
+
+// `value` / `scale` with `decimals` = log10(scale) digits after the point, grouped.
+std::string FixedPoint(int64_t value, uint64_t scale, size_t decimals) {
+  const uint64_t magnitude = Magnitude(value);
+  std::string frac = std::to_string(magnitude % scale);
+  frac.insert(0, decimals - frac.size(), '0');
+  return absl::StrCat(value < 0 ? "-" : "", GroupThousands(magnitude / scale), ".", frac);
+}
+
 }  // namespace
+
+void Table::RightAlign(size_t column) {
+  if (right_.size() <= column) right_.resize(column + 1, false);
+  right_[column] = true;
+}
 
 std::string Table::Render() const {
   size_t columns = header_.size();
@@ -36,8 +65,10 @@ std::string Table::Render() const {
     std::string line;
     for (size_t i = 0; i < columns; ++i) {
       const std::string cell = i < row.size() ? row[i] : "";
-      line += cell;
-      if (i + 1 < columns) line += std::string(width[i] - cell.size() + 2, ' ');
+      const std::string pad(width[i] - cell.size(), ' ');
+      const bool right = i < right_.size() && right_[i];
+      line += right ? pad + cell : cell;
+      if (i + 1 < columns) line += (right ? "" : pad) + "  ";
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
@@ -48,24 +79,18 @@ std::string Table::Render() const {
 }
 
 std::string FormatMicros(int64_t micros, std::string_view currency) {
-  // The magnitude as unsigned, so INT64_MIN has one too.
-  const bool negative = micros < 0;
-  const uint64_t magnitude =
-      negative ? uint64_t{0} - static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
-  const uint64_t units = magnitude / 1'000'000;
-  const uint64_t fraction = magnitude % 1'000'000;
-  std::string digits = std::to_string(units);
-  std::string grouped;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) grouped += ',';
-    grouped += digits[i];
+  std::string out = FixedPoint(micros, 1'000'000, 6);
+  if (!currency.empty()) {
+    absl::StrAppend(&out, " ", absl::string_view(currency.data(), currency.size()));
   }
-  std::string frac = std::to_string(fraction);
-  frac.insert(0, 6 - frac.size(), '0');
-  std::string out = absl::StrCat(negative ? "-" : "", grouped, ".", frac);
-  if (!currency.empty()) absl::StrAppend(&out, " ", absl::string_view(currency.data(), currency.size()));
   return out;
 }
+
+std::string FormatInteger(int64_t value) {
+  return absl::StrCat(value < 0 ? "-" : "", GroupThousands(Magnitude(value)));
+}
+
+std::string FormatMillis(int64_t ms) { return FixedPoint(ms, 1'000, 3); }
 
 absl::StatusOr<std::string> ToCanonicalJson(const google::protobuf::Message& message) {
   std::string out;
@@ -266,11 +291,13 @@ std::string DryRunText(const hac::v1::DryRunResult& r) {
   absl::StrAppend(&out, "devices:         ", devices.empty() ? "-" : absl::StrJoin(devices, ", "),
                   "\n");
   absl::StrAppend(&out, "estimated start: ", FormatTimestamp(r.estimated_start()), "\n");
-  // No currency and no cost: the server had no price to estimate with.
-  const bool unknown = r.currency().empty() && r.estimated_cost_micros() == 0;
+  // No currency: the server had no price to estimate with (or predates estimates).
   absl::StrAppend(&out, "estimated cost:  ",
-                  unknown ? "-"
-                          : FormatMicros(r.estimated_cost_micros(), r.currency()) + " (at most)",
+                  r.currency().empty()
+                      ? "-"
+                      : absl::StrCat("at most ",
+                                     FormatMicros(r.estimated_cost_micros(), r.currency()),
+                                     " (all devices held and busy for the max runtime)"),
                   "\n");
   return out;
 }

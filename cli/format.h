@@ -20,13 +20,16 @@
 
 namespace hac::cli {
 
-// Rows of text printed as left-aligned columns separated by two spaces, header first, no
-// trailing spaces. Cells are printed as given (callers put "-" for empty values). A value type.
+// Rows of text printed as columns separated by two spaces, header first, no trailing spaces.
+// Columns are left-aligned unless RightAlign() says otherwise (numbers). Cells are printed as
+// given (callers put "-" for empty values). A value type.
 class Table {
  public:
   explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
   // A row; missing cells print empty, extra cells are kept.
   void AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  // Right-aligns column `column` (0-based), header included.
+  void RightAlign(size_t column);
   size_t size() const { return rows_.size(); }
   // The whole table, each line ending in '\n'.
   std::string Render() const;
@@ -34,7 +37,15 @@ class Table {
  private:
   std::vector<std::string> header_;
   std::vector<std::vector<std::string>> rows_;
+  std::vector<bool> right_;
 };
+
+// An integer with thousands separators: FormatInteger(-1234567) == "-1,234,567".
+std::string FormatInteger(int64_t value);
+
+// Milliseconds as seconds with exactly three decimals and thousands separators, using integer
+// arithmetic only: FormatMillis(12345) == "12.345", FormatMillis(3600000) == "3,600.000".
+std::string FormatMillis(int64_t ms);
 
 // `micros` millionths of `currency` with thousands separators and all six decimals, using
 // integer arithmetic only: FormatMicros(12345000000, "KRW") == "12,345.000000 KRW".
@@ -76,7 +87,9 @@ std::string JobDetail(const hac::v1::Job& job);
 std::string WatchLine(const hac::v1::Job& job);
 // `hacctl nodes` table: NAME, POOL, STATE, DEVICES, LAST HEARTBEAT.
 std::string NodesTable(const std::vector<hac::v1::Node>& nodes, absl::Time now);
-// `hacctl submit --dry-run` result.
+// `hacctl submit --dry-run` result: placement or the reason, devices, estimated start and,
+// when the server priced it (currency set), "estimated cost:  at most 1,234.000000 KRW (all
+// devices held and busy for the max runtime)"; "-" otherwise.
 std::string DryRunText(const hac::v1::DryRunResult& result);
 
 // The message a person sees for a failed call to hacd at `server`:

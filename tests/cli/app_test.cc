@@ -6,176 +6,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "absl/synchronization/mutex.h"
 #include "cli/channel.h"
-#include "grpcpp/server.h"
-#include "grpcpp/server_builder.h"
-#include "hac/v1/admin.grpc.pb.h"
-#include "hac/v1/jobs.grpc.pb.h"
+#include "tests/cli/fake_hacd.h"
 
 namespace hac::cli {
 namespace {
-
-std::string BearerOf(grpc::ServerContext* ctx) {
-  auto it = ctx->client_metadata().find("authorization");
-  if (it == ctx->client_metadata().end()) return "";
-  return std::string(it->second.data(), it->second.size());
-}
-
-hac::v1::Job MakeJob(const std::string& id, hac::v1::JobState state, int64_t t) {
-  hac::v1::Job job;
-  job.set_id(id);
-  job.set_state(state);
-  job.mutable_update_time()->set_seconds(t);
-  job.mutable_create_time()->set_seconds(t);
-  return job;
-}
-
-// A JobService that records what it was sent and answers from fixed data.
-class FakeJobService final : public hac::v1::JobService::Service {
- public:
-  grpc::Status SubmitJob(grpc::ServerContext* ctx, const hac::v1::SubmitJobRequest* req,
-                         hac::v1::SubmitJobResponse* resp) override {
-    absl::MutexLock lock(&mu_);
-    last_submit_ = *req;
-    last_bearer_ = BearerOf(ctx);
-    if (req->dry_run()) {
-      resp->mutable_dry_run()->set_placeable_now(true);
-      resp->mutable_dry_run()->set_estimated_cost_micros(-2'500'000);
-      resp->mutable_dry_run()->set_currency("KRW");
-      return grpc::Status::OK;
-    }
-    *resp->mutable_job() = MakeJob("j-42", hac::v1::JOB_STATE_PENDING, 1'700'000'000);
-    return grpc::Status::OK;
-  }
-  grpc::Status GetJob(grpc::ServerContext*, const hac::v1::GetJobRequest* req,
-                      hac::v1::Job*) override {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, "job " + req->id() + " not found");
-  }
-  grpc::Status ListJobs(grpc::ServerContext*, const hac::v1::ListJobsRequest* req,
-                        hac::v1::ListJobsResponse* resp) override {
-    // Two pages: "" -> j-2 (+token "p2"), "p2" -> j-1.
-    if (req->page_token().empty()) {
-      *resp->add_jobs() = MakeJob("j-2", hac::v1::JOB_STATE_RUNNING, 1'700'000'000);
-      resp->set_next_page_token("p2");
-    } else if (req->page_token() == "p2") {
-      *resp->add_jobs() = MakeJob("j-1", hac::v1::JOB_STATE_SUCCEEDED, 1'700'000'000);
-    } else {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad page token");
-    }
-    return grpc::Status::OK;
-  }
-  grpc::Status WatchJob(grpc::ServerContext*, const hac::v1::WatchJobRequest* req,
-                        grpc::ServerWriter<hac::v1::JobEvent>* writer) override {
-    hac::v1::JobState final_state;
-    bool drop;
-    {
-      absl::MutexLock lock(&mu_);
-      final_state = final_state_;
-      drop = drop_next_watch_;
-      drop_next_watch_ = false;
-    }
-    if (drop) {
-      // As a restarting hacd would: one event, then the stream breaks.
-      hac::v1::JobEvent event;
-      *event.mutable_job() = MakeJob(req->id(), hac::v1::JOB_STATE_RUNNING, 1'699'999'999);
-      writer->Write(event);
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down");
-    }
-    int64_t t = 1'700'000'000;
-    for (hac::v1::JobState s : {hac::v1::JOB_STATE_PENDING, hac::v1::JOB_STATE_RUNNING, final_state}) {
-      hac::v1::JobEvent event;
-      *event.mutable_job() = MakeJob(req->id(), s, t++);
-      writer->Write(event);
-    }
-    return grpc::Status::OK;
-  }
-
-  void drop_next_watch() {
-    absl::MutexLock lock(&mu_);
-    drop_next_watch_ = true;
-  }
-  void set_final_state(hac::v1::JobState s) {
-    absl::MutexLock lock(&mu_);
-    final_state_ = s;
-  }
-  hac::v1::SubmitJobRequest last_submit() {
-    absl::MutexLock lock(&mu_);
-    return last_submit_;
-  }
-  std::string last_bearer() {
-    absl::MutexLock lock(&mu_);
-    return last_bearer_;
-  }
-
- private:
-  absl::Mutex mu_;
-  hac::v1::JobState final_state_ ABSL_GUARDED_BY(mu_) = hac::v1::JOB_STATE_SUCCEEDED;
-  bool drop_next_watch_ ABSL_GUARDED_BY(mu_) = false;
-  hac::v1::SubmitJobRequest last_submit_ ABSL_GUARDED_BY(mu_);
-  std::string last_bearer_ ABSL_GUARDED_BY(mu_);
-};
-
-// An AdminService that creates tenants with a fixed token.
-class FakeAdminService final : public hac::v1::AdminService::Service {
- public:
-  grpc::Status CreateTenant(grpc::ServerContext*, const hac::v1::CreateTenantRequest* req,
-                            hac::v1::CreateTenantResponse* resp) override {
-    resp->mutable_tenant()->set_name(req->name());
-    resp->set_token("hac_secret_123");
-    resp->mutable_token_info()->set_id("t-7");
-    return grpc::Status::OK;
-  }
-  grpc::Status WhoAmI(grpc::ServerContext* ctx, const hac::v1::WhoAmIRequest*,
-                      hac::v1::WhoAmIResponse*) override {
-    if (BearerOf(ctx) != "Bearer good") {
-      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "invalid token");
-    }
-    return grpc::Status::OK;
-  }
-};
-
-// A fake hacd in this process and an App wired to it.
-struct Harness {
-  FakeJobService jobs;
-  FakeAdminService admin;
-  std::unique_ptr<grpc::Server> server;
-  common::FakeClock clock{absl::FromUnixSeconds(1'700'000'060)};
-
-  // No HAC_* variables and no config file, whatever the process environment holds.
-  class EmptyEnvironment final : public Environment {
-   public:
-    std::optional<std::string> Get(std::string_view name) const override {
-      if (name == "HAC_CONFIG") return "/dev/null";
-      return std::nullopt;
-    }
-  } env;
-
-  Harness() {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&jobs);
-    builder.RegisterService(&admin);
-    server = builder.BuildAndStart();
-  }
-  ~Harness() { server->Shutdown(); }
-
-  struct Result {
-    int rc;
-    std::string out;
-    std::string err;
-  };
-  Result Run(const std::vector<std::string>& args) {
-    std::ostringstream out, err;
-    App app(
-        env, clock,
-        [this](const ClientConfig&) -> absl::StatusOr<std::shared_ptr<grpc::Channel>> {
-          return server->InProcessChannel(grpc::ChannelArguments());
-        },
-        out, err);
-    int rc = app.Run(args);
-    return {rc, out.str(), err.str()};
-  }
-};
 
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
@@ -252,7 +87,8 @@ TEST_CASE("submit --dry-run sends dry_run and prints the estimated cost") {
   CHECK(r.rc == 0);
   CHECK(h.jobs.last_submit().dry_run());
   CHECK(r.out.find("placeable now:   yes\n") != std::string::npos);
-  CHECK(r.out.find("estimated cost:  -2.500000 KRW") != std::string::npos);
+  CHECK(r.out.find("estimated cost:  at most -2.500000 KRW (all devices held and busy for the max "
+                   "runtime)\n") != std::string::npos);
 }
 
 TEST_CASE("jobs --all follows page tokens to the end") {
@@ -335,7 +171,7 @@ TEST_CASE("usage errors exit 2 and say what is wrong") {
 
   auto bad_output = h.Run({"-o", "yaml", "jobs"});
   CHECK(bad_output.rc == 2);
-  CHECK(bad_output.err == "hacctl: --output: output format 'yaml' is not table or json\n");
+  CHECK(bad_output.err == "hacctl: --output: output format 'yaml' is not table, json or csv\n");
 
   auto nothing = h.Run({});
   CHECK(nothing.rc == 2);

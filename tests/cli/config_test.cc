@@ -69,6 +69,8 @@ struct CleanEnv {
   ScopedEnv t{"HAC_TOKEN", std::nullopt};
   ScopedEnv tf{"HAC_TOKEN_FILE", std::nullopt};
   ScopedEnv ca{"HAC_CA_CERT", std::nullopt};
+  ScopedEnv cc{"HAC_CLIENT_CERT", std::nullopt};
+  ScopedEnv ck{"HAC_CLIENT_KEY", std::nullopt};
 };
 
 TEST_CASE("ResolveConfig takes a flag over the environment over the file over the default") {
@@ -158,11 +160,66 @@ TEST_CASE("ResolveConfig rejects a bad timeout and output format naming the flag
         "--timeout: timeout 'soon' is not a positive duration like 30s or 2m");
   auto o = ResolveConfig(Flags({"-o", "yaml"}), ProcessEnvironment());
   REQUIRE_FALSE(o.ok());
-  CHECK(std::string(o.status().message()) == "--output: output format 'yaml' is not table or json");
+  CHECK(std::string(o.status().message()) ==
+        "--output: output format 'yaml' is not table, json or csv");
+  auto csv = ResolveConfig(Flags({"-o", "csv"}), ProcessEnvironment());
+  REQUIRE(csv.ok());
+  CHECK(csv->output == OutputFormat::kCsv);
   auto ok = ResolveConfig(Flags({"-o", "json", "--timeout=1500ms"}), ProcessEnvironment());
   REQUIRE(ok.ok());
   CHECK(ok->output == OutputFormat::kJson);
   CHECK(ok->timeout == absl::Milliseconds(1500));
+}
+
+TEST_CASE("ResolveConfig takes the client certificate and key from flags, environment or file") {
+  CleanEnv clean;
+  ProcessEnvironment env;
+  TempDir dir;
+  const std::string file = dir.Write(
+      "config", "ca_cert = /ca.pem\nclient_cert = /file-cert.pem\nclient_key = /file-key.pem\n");
+
+  auto none = ResolveConfig(Flags({}), env);
+  REQUIRE(none.ok());
+  CHECK(none->client_cert.empty());
+  CHECK(none->client_key.empty());
+
+  ScopedEnv config("HAC_CONFIG", file);
+  auto from_file = ResolveConfig(Flags({}), env);
+  REQUIRE(from_file.ok());
+  CHECK(from_file->client_cert == "/file-cert.pem");
+  CHECK(from_file->client_key == "/file-key.pem");
+
+  ScopedEnv cert("HAC_CLIENT_CERT", "/env-cert.pem");
+  ScopedEnv key("HAC_CLIENT_KEY", "/env-key.pem");
+  auto from_env = ResolveConfig(Flags({}), env);
+  REQUIRE(from_env.ok());
+  CHECK(from_env->client_cert == "/env-cert.pem");
+  CHECK(from_env->client_key == "/env-key.pem");
+
+  auto from_flags =
+      ResolveConfig(Flags({"--client-cert", "/flag-cert.pem", "--client-key=/flag-key.pem"}), env);
+  REQUIRE(from_flags.ok());
+  CHECK(from_flags->client_cert == "/flag-cert.pem");
+  CHECK(from_flags->client_key == "/flag-key.pem");
+  CHECK(from_flags->ca_cert == "/ca.pem");
+}
+
+TEST_CASE("ResolveConfig refuses a client certificate without its key, naming both flags") {
+  CleanEnv clean;
+  ProcessEnvironment env;
+  auto cert_only = ResolveConfig(Flags({"--client-cert", "/c.pem"}), env);
+  REQUIRE_FALSE(cert_only.ok());
+  CHECK(cert_only.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(cert_only.status().message()) ==
+        "--client-cert and --client-key go together (mutual TLS needs the certificate and its "
+        "key); only the certificate is set, by --client-cert");
+
+  ScopedEnv key("HAC_CLIENT_KEY", "/k.pem");
+  auto key_only = ResolveConfig(Flags({}), env);
+  REQUIRE_FALSE(key_only.ok());
+  CHECK(std::string(key_only.status().message()) ==
+        "--client-cert and --client-key go together (mutual TLS needs the certificate and its "
+        "key); only the key is set, by HAC_CLIENT_KEY");
 }
 
 TEST_CASE("ResolveConfig fails when HAC_CONFIG names a missing file") {
@@ -186,8 +243,8 @@ TEST_CASE("ParseConfigFile names the file, line and key of a mistake") {
   auto unknown = ParseConfigFile("server = a\nsevrer = b\n", "/etc/cfg");
   REQUIRE_FALSE(unknown.ok());
   CHECK(std::string(unknown.status().message()) ==
-        "/etc/cfg:2: unknown key 'sevrer' (expected server, token, token_file, ca_cert, timeout "
-        "or output)");
+        "/etc/cfg:2: unknown key 'sevrer' (expected server, token, token_file, ca_cert, "
+        "client_cert, client_key, timeout or output)");
   auto no_eq = ParseConfigFile("server a\n", "/etc/cfg");
   REQUIRE_FALSE(no_eq.ok());
   CHECK(std::string(no_eq.status().message()) ==

@@ -50,6 +50,17 @@ TEST_CASE("ToCanonicalJson keeps a dry run's cost exact as a string") {
         R"({"dryRun":{"estimatedCostMicros":"12345000000","currency":"KRW"}})");
 }
 
+TEST_CASE("Table right-aligns the columns it is told to, header included") {
+  Table t({"KEY", "AMOUNT", "NOTE"});
+  t.RightAlign(1);
+  t.AddRow({"a", "1.000000", "x"});
+  t.AddRow({"bb", "1,234.500000"});
+  CHECK(t.Render() ==
+        "KEY        AMOUNT  NOTE\n"
+        "a        1.000000  x\n"
+        "bb   1,234.500000\n");
+}
+
 TEST_CASE("Table aligns columns two spaces apart without trailing spaces") {
   Table t({"ID", "NAME", "STATE"});
   t.AddRow({"j-1", "a-long-name", "RUNNING"});
@@ -186,8 +197,13 @@ TEST_CASE("DryRunText shows placement, start and the most cost in currency units
   const std::string text = DryRunText(r);
   CHECK(text.find("placeable now:   no\n") != std::string::npos);
   CHECK(text.find("reason:          waiting: quota\n") != std::string::npos);
-  CHECK(text.find("estimated cost:  12,345.000000 KRW (at most)\n") != std::string::npos);
+  CHECK(text.find("estimated cost:  at most 12,345.000000 KRW (all devices held and busy for the "
+                  "max runtime)\n") != std::string::npos);
+  // No currency: the server had no price, so there is no estimate (not "0.000000").
   CHECK(DryRunText(hac::v1::DryRunResult()).find("estimated cost:  -\n") != std::string::npos);
+  hac::v1::DryRunResult free;
+  free.set_currency("KRW");
+  CHECK(DryRunText(free).find("estimated cost:  at most 0.000000 KRW (") != std::string::npos);
 }
 
 TEST_CASE("FormatServerError adds a hint a person can act on") {
