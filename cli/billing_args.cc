@@ -52,6 +52,17 @@ absl::StatusOr<std::string> Required(const ParsedArgs& args, const std::string& 
   return *v;
 }
 
+// OK when `t`, given as `text` by `flag`, is a whole UTC minute; otherwise says `why` it must be
+// and suggests the next whole minute.
+absl::Status CheckWholeMinute(absl::Time t, std::string_view flag, std::string_view text,
+                              std::string_view why) {
+  if (t == absl::FromUnixSeconds(absl::ToUnixSeconds(t)) && absl::ToUnixSeconds(t) % 60 == 0) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(View(flag), " '", View(text), "': ", View(why),
+                                                 ", e.g. ", Shown(NextWholeMinute(t))));
+}
+
 absl::Status CheckRange(absl::Time from, const std::string& from_name, absl::Time to,
                         const std::string& to_name) {
   if (from < to) return absl::OkStatus();
@@ -262,8 +273,12 @@ absl::StatusOr<hac::v1::GetBillRequest> BuildBillRequest(const ParsedArgs& args,
         "--from and --to go together (or use --month YYYY-MM for a calendar month)");
   }
   if (has_from) {
+    // hacd rates bills per whole minute (usage intervals never straddle one).
+    constexpr std::string_view kWhy = "bills are rated per whole UTC minute";
     ASSIGN_OR_RETURN(absl::Time from, ParseTimeFlag(*args.Get("from"), "--from"));
+    RETURN_IF_ERROR(CheckWholeMinute(from, "--from", *args.Get("from"), kWhy));
     ASSIGN_OR_RETURN(absl::Time to, ParseTimeFlag(*args.Get("to"), "--to"));
+    RETURN_IF_ERROR(CheckWholeMinute(to, "--to", *args.Get("to"), kWhy));
     RETURN_IF_ERROR(CheckRange(from, "--from", to, "--to"));
     *req.mutable_from() = ToTimestamp(from);
     *req.mutable_to() = ToTimestamp(to);
@@ -295,12 +310,8 @@ absl::StatusOr<hac::v1::SetPriceRequest> BuildSetPriceRequest(const ParsedArgs& 
   absl::Time from = NextWholeMinute(now);
   if (std::optional<std::string> v = args.Get("from")) {
     ASSIGN_OR_RETURN(from, ParseTimeFlag(*v, "--from"));
-    if (from != absl::FromUnixSeconds(absl::ToUnixSeconds(from)) ||
-        absl::ToUnixSeconds(from) % 60 != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--from '", *v, "': prices take effect on whole UTC minutes, e.g. ",
-          Shown(NextWholeMinute(from))));
-    }
+    RETURN_IF_ERROR(
+        CheckWholeMinute(from, "--from", *v, "prices take effect on whole UTC minutes"));
   }
   *price.mutable_effective_from() = ToTimestamp(from);
   if (std::optional<std::string> v = args.Get("minimum-seconds")) {

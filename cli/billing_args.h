@@ -65,8 +65,8 @@ std::vector<FlagSpec> BudgetSetFlags();
 // range must not be empty. --by defaults to job.
 absl::StatusOr<hac::v1::GetUsageRequest> BuildUsageRequest(const ParsedArgs& args, absl::Time now);
 
-// `hacctl bill`: --month, or --from and --to together (exclusive with --month); neither means
-// the current UTC month (sent as `month`).
+// `hacctl bill`: --month, or --from and --to together (exclusive with --month), both whole UTC
+// minutes; neither means the current UTC month (sent as `month`).
 absl::StatusOr<hac::v1::GetBillRequest> BuildBillRequest(const ParsedArgs& args, absl::Time now);
 
 // `hacctl price set`: --class, --allocated and --active are required; --from defaults to

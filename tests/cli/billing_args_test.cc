@@ -193,6 +193,12 @@ TEST_CASE("bill refuses --month with --from, half a range, a bad month and an em
         "--month '2026-13': expected a month like 2026-11 (YYYY-MM, 01 to 12)");
   CHECK(error({"--from", "2026-11-02", "--to", "2026-11-01"}) ==
         "empty range: --from 2026-11-02T00:00:00Z is not before --to 2026-11-01T00:00:00Z");
+  CHECK(error({"--from", "2026-11-01T09:30:15Z", "--to", "2026-11-02"}) ==
+        "--from '2026-11-01T09:30:15Z': bills are rated per whole UTC minute, e.g. "
+        "2026-11-01T09:31:00Z");
+  CHECK(error({"--from", "2026-11-01", "--to", "2026-11-02T00:00:00.001Z"}) ==
+        "--to '2026-11-02T00:00:00.001Z': bills are rated per whole UTC minute, e.g. "
+        "2026-11-02T00:01:00Z");
 }
 
 TEST_CASE("price set builds the entry in micros from the next whole minute") {
