@@ -85,10 +85,22 @@ echo
 echo "== hacctl nodes"
 "${hacctl[@]}" "${admin_flags[@]}" nodes
 
+echo
+echo "== prices (KRW per device-second held / busy), in force from this minute"
+minute=$(date -u +%Y-%m-%dT%H:%M:00Z)
+"${hacctl[@]}" "${admin_flags[@]}" price set --class gpu --allocated 2.5 --active 1.5 --from "$minute" >/dev/null
+"${hacctl[@]}" "${admin_flags[@]}" price set --class npu --allocated 1.2 --active 0.8 --from "$minute" >/dev/null
+"${hacctl[@]}" "${admin_flags[@]}" prices
+
 "${hacctl[@]}" "${admin_flags[@]}" tenant create demo >"$state/demo.tenant"
 sed -n 's/^token: //p' "$state/demo.tenant" >"$state/demo.token"
 chmod 600 "$state/demo.token"
 demo=(--token-file "$state/demo.token")
+
+echo
+echo "== what a job could cost at most (hacctl submit --dry-run)"
+"${hacctl[@]}" "${demo[@]}" submit --dry-run --name train-npu --device npu:1 --workload train-mlp \
+  --max-runtime 10m || true
 
 echo
 echo "== demo submissions (tenant demo): the same training job on each device class"
@@ -111,6 +123,12 @@ for j in "$npu_job" "$gpu_job" "$any_job"; do
   echo "== usage of $j (hacctl job $j)"
   "${hacctl[@]}" "${demo[@]}" job "$j" | sed -n '/DEVICE/,$p'
 done
+echo
+echo "== hacctl usage --by job (this month)"
+"${hacctl[@]}" "${demo[@]}" usage --by job
+echo
+echo "== hacctl bill (this month, exact to the micro-unit)"
+"${hacctl[@]}" "${demo[@]}" bill
 
 cat <<TXT
 
@@ -124,6 +142,7 @@ Use it:
   $build/bin/hacctl jobs
   $build/bin/hacctl submit --name hello --device gpu:1 --wait -- echo hello
   $build/bin/hacctl logs <job id>
+  $build/bin/hacctl usage --by day; $build/bin/hacctl bill -o csv
   $build/bin/hacctl --token-file $state/admin.token tenant list   # as admin
 
 Stop it:

@@ -125,7 +125,8 @@ absl::StatusOr<UsageRecordResult> Store::RecordUsage(
       if ((add_alloc > 0 || add_active > 0) && st.tenant_id != 0) {
         int64_t start = FloorTo(now_s, len);
         if (st.last_length == len && start < st.last_start) start = st.last_start;
-        const int64_t floor = std::min(start, FloorTo(st.assign_s, len));
+        // One interval of slack before the assignment's, for the agent's and hacd's clocks.
+        const int64_t floor = std::min(start, FloorTo(st.assign_s, len) - len);
         const bool same_last = st.last_length == len && st.last_start == start;
         int64_t in_start_alloc = same_last ? st.last_allocated_ms : 0;
         int64_t in_start_active = same_last ? st.last_active_ms : 0;

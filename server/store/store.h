@@ -99,8 +99,9 @@ class Store {
   // duplicated, reordered and replayed reports change nothing, and turns every increase into
   // per-interval rows of `interval` (whole seconds dividing 60): the increase goes into the
   // interval containing `now` and, when that one is full (an agent that reconnects after a gap),
-  // into the ones before it, never before the interval of the attempt's assignment. All in one
-  // transaction with the batch.
+  // into the ones before it, never before the interval preceding the attempt's assignment (one
+  // interval of slack between clocks); what does not fit is kept in the counter but not in any
+  // row (UsageRecordResult::excess). All in one transaction with the batch.
   absl::StatusOr<UsageRecordResult> RecordUsage(const std::vector<UsageCounterRecord>& counters,
                                                 absl::Time now, absl::Duration interval);
   absl::StatusOr<std::vector<UsageCounterRecord>> GetUsage(absl::string_view attempt_id);

@@ -110,18 +110,26 @@ TEST_CASE("kill -9 of hacd while agents report and jobs run: usage and bills mat
   const std::string other = hacd.CreateTenant("other");
 
   std::vector<std::string> jobs = {
-      Submit(hacd, acme, {"--device", "npu:1", "--", "sh", "-c", "sleep 4"}),
-      Submit(hacd, acme, {"--device", "npu:1", "--workload", "train-mlp", "--", "--steps=400",
-                          "--log_every=100"}),
-      Submit(hacd, acme, {"--device", "gpu:1", "--", "sh", "-c", "sleep 3"}),
+      Submit(hacd, acme, {"--device", "npu:1", "--", "sh", "-c", "sleep 6"}),
+      Submit(hacd, acme, {"--device", "npu:1", "--workload", "train-mlp", "--", "--steps=4000",
+                          "--log_every=1000"}),
+      Submit(hacd, acme, {"--device", "gpu:1", "--", "sh", "-c", "sleep 5"}),
   };
   // Every job runs and has reported some usage; then hacd dies mid-run.
-  REQUIRE(PollUntil([&] {
+  std::string seen;
+  const bool running = PollUntil([&] {
+    seen.clear();
+    bool all = true;
     for (const auto& id : jobs) {
-      if (Counters(GetJob(hacd, acme, id)).first < 1000) return false;
+      hac::v1::Job j = GetJob(hacd, acme, id);
+      absl::StrAppend(&seen, id, " ", hac::v1::JobState_Name(j.state()), " ", j.reason(), " ",
+                      Counters(j).first, " ms; ");
+      all &= j.state() == hac::v1::JOB_STATE_RUNNING && Counters(j).first >= 500;
     }
-    return true;
-  }, absl::Seconds(60)));
+    return all;
+  }, absl::Seconds(60));
+  INFO(seen);
+  REQUIRE(running);
   hacd.Kill9();
   REQUIRE(hacd.Start());
   for (const auto& id : jobs) {
@@ -147,8 +155,8 @@ TEST_CASE("kill -9 of hacd while agents report and jobs run: usage and bills mat
     }
     return true;
   }, absl::Seconds(30)));
-  CHECK(counters[jobs[0]].first >= 4000);
-  CHECK(counters[jobs[2]].first >= 3000);
+  CHECK(counters[jobs[0]].first >= 6000);
+  CHECK(counters[jobs[2]].first >= 5000);
   CHECK(counters[jobs[1]].second > 0);  // the training job kept its device busy
   CHECK(counters[jobs[1]].second <= counters[jobs[1]].first);
 

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "hac/v1/billing.grpc.pb.h"
 #include "hac/v1/nodes.grpc.pb.h"
 #include "hac/v1/pools.grpc.pb.h"
 #include "tests/integration/cluster.h"
@@ -137,6 +138,18 @@ TEST_CASE("An agent joins, runs an assignment and its reports drive the job to t
            j.attempts(0).usage(0).allocated_ms() == 3000;
   }, absl::Seconds(10)));
   CHECK(GetJob(hacd, tenant, job).attempts(0).usage(0).active_ms() == 1200);
+  // The ledger's rows hold the increases once: 3000 ms held, 1200 ms busy in all.
+  {
+    auto billing = hac::v1::BillingService::NewStub(hacd.Channel());
+    hac::v1::GetUsageRequest req;
+    hac::v1::GetUsageResponse usage;
+    auto ctx = AuthContext(tenant);
+    REQUIRE(billing->GetUsage(ctx.get(), req, &usage).ok());
+    REQUIRE(usage.rows_size() == 1);
+    CHECK(usage.rows(0).key() == job);
+    CHECK(usage.rows(0).allocated_ms() == 3000);
+    CHECK(usage.rows(0).active_ms() == 1200);
+  }
 
   hac::v1::AgentMessage log;
   log.mutable_log()->set_attempt_id(attempt);
