@@ -657,6 +657,7 @@ std::vector<Decision> Scheduler::Schedule(absl::Time now, size_t max_placements)
   }
 
   bool reserved = false;
+  bool reservation_tried_full = false;
   size_t placed = 0;
   while (!heap.empty()) {
     Head head = heap.top();
@@ -670,8 +671,12 @@ std::vector<Decision> Scheduler::Schedule(absl::Time now, size_t max_placements)
         continue;
       }
     }
-    // Nothing left to place and nothing to preempt: the rest of the queue waits.
-    if (cluster_.TotalFree() == 0 && (!config_.backfill || reserved) &&
+    // Nothing left to place and nothing to preempt: the rest of the queue waits. With backfill,
+    // one job is still evaluated for a reservation; when it gets none (no node could ever fit
+    // it), trying the rest of a long queue on a full cluster would only cost time on every event
+    // (their reasons are computed on demand, see PendingReason).
+    const bool full = cluster_.TotalFree() == 0;
+    if (full && (!config_.backfill || reserved || reservation_tried_full) &&
         (!config_.preemption || attempts_.size() == 0 ||
          (attempts_.by_priority().begin()->first >= max_pending_priority &&
           attempts_.borrowed() == 0))) {
@@ -684,6 +689,7 @@ std::vector<Decision> Scheduler::Schedule(absl::Time now, size_t max_placements)
       break;
     }
 
+    reservation_tried_full = reservation_tried_full || full;
     Outcome outcome = Outcome::kBlocked;
     std::vector<Option> options = Evaluate(job, ctx, holds, &memo);
     bool placeable = false;
