@@ -1,6 +1,7 @@
 // Metering and billing end to end: a real hacd, real hac-agent processes running real jobs, the
 // BillingService over gRPC and hacctl, Prometheus metrics over HTTP.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/match.h"
@@ -179,6 +180,20 @@ TEST_CASE("kill -9 of hacd while agents report and jobs run: usage and bills mat
     total += line.amount_micros();
   }
   CHECK(bill.total_micros() == total);
+
+  // hacctl shows the same bill; its csv has raw integers for spreadsheets.
+  auto csv = hacd.Hacctl(acme, {"bill", "-o", "csv"});
+  INFO(csv.err);
+  REQUIRE(csv.exit_code == 0);
+  std::vector<std::string> lines = absl::StrSplit(csv.out, '\n', absl::SkipEmpty());
+  REQUIRE(lines.size() == 5);  // header, three lines, total
+  std::vector<std::string> header = absl::StrSplit(lines[0], ',');
+  const size_t amount_col =
+      std::find(header.begin(), header.end(), "amount_micros") - header.begin();
+  REQUIRE(amount_col < header.size());
+  std::vector<std::string> total_row = absl::StrSplit(lines[4], ',');
+  CHECK(total_row[0] == "total");
+  CHECK(total_row[amount_col] == std::to_string(bill.total_micros()));
 
   // Tenants are isolated: another tenant's usage and bill are empty, and acme's are refused.
   CHECK(UsageByJob(hacd, other).empty());
