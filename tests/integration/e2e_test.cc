@@ -11,6 +11,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "google/protobuf/util/json_util.h"
+#include "hac/v1/billing.pb.h"
 #include "tests/integration/cluster.h"
 
 namespace hac::testing {
@@ -170,6 +172,12 @@ TEST_CASE("kill -9 of an agent mid-job: its attempt is lost and reruns elsewhere
   const std::string job = Submit(hacd, tenant, {"--device", "npu:1", "--max-retries", "1", "--",
                                                 "sh", "-c", "sleep 2; echo done"});
   REQUIRE(WaitState(hacd, tenant, job, hac::v1::JOB_STATE_RUNNING));
+  // It has reported usage before its node dies.
+  REQUIRE(PollUntil([&] {
+    auto a = GetJob(hacd, tenant, job);
+    return a.attempts_size() == 1 && a.attempts(0).usage_size() == 1 &&
+           a.attempts(0).usage(0).allocated_ms() >= 300;
+  }, absl::Seconds(30)));
   Agent n2(hacd, "n2", "npu", "sim-npu:1");
   REQUIRE(n2.Start());
   n1.Kill9();
@@ -182,6 +190,24 @@ TEST_CASE("kill -9 of an agent mid-job: its attempt is lost and reruns elsewhere
   CHECK(j.attempts(1).nodes(0) == "n2");
   auto nodes = hacd.Hacctl(hacd.admin_token(), {"nodes"});
   CHECK(absl::StrContains(nodes.out, "LOST"));
+  // The lost attempt is billed to its last report, the rerun for all it used: the job's usage
+  // in the ledger is exactly the two attempts' last counters.
+  REQUIRE(j.attempts(0).usage_size() == 1);
+  const int64_t lost_ms = j.attempts(0).usage(0).allocated_ms();
+  CHECK(lost_ms >= 300);
+  REQUIRE(PollUntil([&] {
+    hac::v1::Job now = GetJob(hacd, tenant, job);
+    if (now.attempts(1).usage_size() != 1) return false;
+    auto usage = hacd.Hacctl(tenant, {"usage", "--by", "job", "-o", "json"});
+    hac::v1::GetUsageResponse resp;
+    if (usage.exit_code != 0 ||
+        !google::protobuf::util::JsonStringToMessage(usage.out, &resp).ok() ||
+        resp.rows_size() != 1) {
+      return false;
+    }
+    return resp.rows(0).key() == job &&
+           resp.rows(0).allocated_ms() == lost_ms + now.attempts(1).usage(0).allocated_ms();
+  }, absl::Seconds(30)));
 }
 
 TEST_CASE("kill -9 of hacd mid-run: agents reconnect, the job completes, usage continues") {
