@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace hac::agent {
 namespace {
@@ -88,9 +89,12 @@ absl::StatusOr<std::unique_ptr<AttemptManager>> AttemptManager::Create(Options o
   Supervisor::Callbacks callbacks;
   callbacks.on_output = [raw](const OutputChunk& chunk) { raw->OnOutput(chunk); };
   callbacks.on_exit = [raw](const std::string& id, const ExitInfo& info) { raw->OnExit(id, info); };
+  ASSIGN_OR_RETURN(manager->finished_,
+                   FinalStatusStore::Create(manager->options_.state_dir + "/finished"));
   ASSIGN_OR_RETURN(manager->supervisor_, Supervisor::Create(sup, std::move(callbacks)));
   manager->KillLeftovers();
   devices->ResetAll();
+  manager->LoadFinished();
   return manager;
 }
 
@@ -127,6 +131,19 @@ void AttemptManager::KillLeftovers() {
       }
     }
     std::filesystem::remove(entry.path(), ec);
+  }
+}
+
+void AttemptManager::LoadFinished() {
+  absl::MutexLock lock(&mu_);
+  for (FinalStatus& f : finished_->Load()) {
+    const std::string id = f.status.attempt_id();
+    HAC_LOG(INFO) << "attempt " << id << " ended " << v1::AttemptState_Name(f.status.state())
+                  << " before a previous agent's status was acknowledged: reporting it again";
+    Attempt& attempt = attempts_[id];
+    attempt.id = id;
+    attempt.final_status = std::move(f.status);
+    attempt.final_usage = std::move(f.final_usage);
   }
 }
 
@@ -231,7 +248,7 @@ void AttemptManager::OnAssignment(const v1::Assignment& a) {
   absl::StatusOr<pid_t> pgid =
       spec.ok() ? supervisor_->Start(*spec) : absl::StatusOr<pid_t>(spec.status());
   if (!pgid.ok()) {
-    SendFinalUsageLocked(id);
+    SendFinalUsageLocked(attempt);
     devices_->Release(id);
     FinishLocked(attempt, v1::ATTEMPT_STATE_FAILED, -1, 0,
                  absl::StrCat("cannot start: ", pgid.status().message()));
@@ -297,6 +314,7 @@ void AttemptManager::OnReconcile(const v1::Reconcile& reconcile) {
       if (!it->second.running) {
         // The server does not know it: nobody will acknowledge it.
         attempts_.erase(it);
+        finished_->Remove(id);
         continue;
       }
       running = true;
@@ -314,7 +332,10 @@ void AttemptManager::OnReconcile(const v1::Reconcile& reconcile) {
 void AttemptManager::OnStatusAck(const v1::StatusAck& ack) {
   absl::MutexLock lock(&mu_);
   auto it = attempts_.find(ack.attempt_id());
-  if (it != attempts_.end() && !it->second.running) attempts_.erase(it);
+  if (it != attempts_.end() && !it->second.running) {
+    attempts_.erase(it);
+    finished_->Remove(ack.attempt_id());
+  }
 }
 
 void AttemptManager::OnDrain(const v1::Drain& drain) {
@@ -336,8 +357,8 @@ void AttemptManager::OnOutput(const OutputChunk& chunk) {
   send_(std::move(m));
 }
 
-void AttemptManager::SendFinalUsageLocked(const std::string& attempt_id) {
-  UsageBatch batch = meter_.Finish(attempt_id, BusyFn());
+void AttemptManager::SendFinalUsageLocked(Attempt& attempt) {
+  UsageBatch batch = meter_.Finish(attempt.id, BusyFn());
   if (batch.counters.empty()) return;
   v1::AgentMessage m;
   v1::UsageReport* r = m.mutable_usage();
@@ -351,37 +372,81 @@ void AttemptManager::SendFinalUsageLocked(const std::string& attempt_id) {
     pc->set_active_ms(c.active_ms);
     pc->set_final(c.final);
   }
+  attempt.final_usage = *r;
   send_(std::move(m));
 }
 
-void AttemptManager::FinishLocked(Attempt& attempt, v1::AttemptState state, int code, int signal,
-                                  const std::string& message) {
-  attempt.running = false;
-  v1::AttemptStatus& s = attempt.final_status;
-  s.set_attempt_id(attempt.id);
+v1::AttemptStatus AttemptManager::MakeFinalStatus(const std::string& attempt_id,
+                                                  v1::AttemptState state, int code, int signal,
+                                                  const std::string& message) const {
+  v1::AttemptStatus s;
+  s.set_attempt_id(attempt_id);
   s.set_state(state);
   s.mutable_exit()->set_code(code);
   s.mutable_exit()->set_signal(signal);
   s.mutable_exit()->set_message(message);
   SetTimestamp(options_.clock->Now(), s.mutable_time());
   s.set_message(message);
-  HAC_LOG(INFO) << "attempt " << attempt.id << ": " << v1::AttemptState_Name(state) << " ("
+  HAC_LOG(INFO) << "attempt " << attempt_id << ": " << v1::AttemptState_Name(state) << " ("
                 << message << ")";
+  return s;
+}
+
+void AttemptManager::SaveFinal(const FinalStatus& final_status) {
+  if (absl::Status saved = finished_->Save(final_status); !saved.ok()) {
+    HAC_LOG(ERROR) << "attempt " << final_status.status.attempt_id()
+                   << ": final status kept in memory only: " << saved.message();
+  }
+}
+
+void AttemptManager::PublishFinalLocked(Attempt& attempt, v1::AttemptStatus status) {
+  attempt.running = false;
+  attempt.final_status = std::move(status);
   v1::AgentMessage m;
-  *m.mutable_status() = s;
+  *m.mutable_status() = attempt.final_status;
   send_(std::move(m));
 }
 
+void AttemptManager::FinishLocked(Attempt& attempt, v1::AttemptState state, int code, int signal,
+                                  const std::string& message) {
+  v1::AttemptStatus s = MakeFinalStatus(attempt.id, state, code, signal, message);
+  // Durable before it is sent: once hacd may have seen it, a restarted agent must still know it.
+  SaveFinal({s, attempt.final_usage});
+  PublishFinalLocked(attempt, std::move(s));
+}
+
 void AttemptManager::OnExit(const std::string& attempt_id, const ExitInfo& info) {
-  absl::MutexLock lock(&mu_);
-  auto it = attempts_.find(attempt_id);
-  if (it == attempts_.end()) return;
-  Attempt& attempt = it->second;
-  // Usage is read before the reset wipes the device counters.
-  SendFinalUsageLocked(attempt_id);
-  devices_->Release(attempt_id);
+  FinalStatus final_status;
+  bool record = true;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = attempts_.find(attempt_id);
+    if (it == attempts_.end()) return;
+    // Killed because this agent is stopping (nobody asked to cancel it): not recorded, so the
+    // next agent does not report it, exactly as after a crash, and hacd marks it lost (and
+    // retries it) instead of taking the agent's restart for a cancel.
+    record = !(info.reason == ExitInfo::Reason::kCancelled &&
+               it->second.cancel_state == v1::ATTEMPT_STATE_UNSPECIFIED);
+    final_status = ExitedLocked(it->second, info);
+  }
+  // The fsyncs take milliseconds: other attempts start, report and end meanwhile. Until the
+  // status is published the attempt still counts as running, so a hello in between says RUNNING
+  // and never a final state that is not on disk yet. Nothing erases a running attempt.
+  if (record) SaveFinal(final_status);
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = attempts_.find(attempt_id);
+    if (it != attempts_.end()) PublishFinalLocked(it->second, std::move(final_status.status));
+  }
+  // After the final status is on disk, so that no crash in between forgets the attempt.
   std::error_code ec;
   std::filesystem::remove(RecordPath(attempt_id), ec);
+}
+
+FinalStatus AttemptManager::ExitedLocked(Attempt& attempt, const ExitInfo& info) {
+  // Usage is read before the reset wipes the device counters.
+  SendFinalUsageLocked(attempt);
+  devices_->Release(attempt.id);
 
   v1::AttemptState state;
   std::string message = info.message;
@@ -396,13 +461,16 @@ void AttemptManager::OnExit(const std::string& attempt_id, const ExitInfo& info)
   } else {
     state = info.code == 0 ? v1::ATTEMPT_STATE_SUCCEEDED : v1::ATTEMPT_STATE_FAILED;
   }
-  FinishLocked(attempt, state, info.code, info.signal, message);
+  return {MakeFinalStatus(attempt.id, state, info.code, info.signal, message),
+          attempt.final_usage};
 }
 
 v1::AgentHello AttemptManager::Hello() {
   absl::MutexLock lock(&mu_);
   v1::AgentHello hello;
   hello.set_node(options_.node);
+  v1::AgentMessage usage;
+  google::protobuf::Timestamp read_time;  // the latest time among the repeated counters
   for (const auto& [id, attempt] : attempts_) {
     v1::RunningAttempt* r = hello.add_attempts();
     r->set_attempt_id(id);
@@ -411,7 +479,19 @@ v1::AgentHello AttemptManager::Hello() {
     } else {
       r->set_state(attempt.final_status.state());
       *r->mutable_exit() = attempt.final_status.exit();
+      for (const v1::UsageCounter& c : attempt.final_usage.counters()) {
+        *usage.mutable_usage()->add_counters() = c;
+      }
+      if (attempt.final_usage.counters_size() > 0 && read_time < attempt.final_usage.time()) {
+        read_time = attempt.final_usage.time();
+      }
     }
+  }
+  if (usage.has_usage()) {
+    // Counters are cumulative and stored as a maximum: a repeat is harmless, a gap is not.
+    usage.mutable_usage()->set_sequence(meter_.TakeSequence());
+    *usage.mutable_usage()->mutable_time() = read_time;
+    send_(std::move(usage));
   }
   for (v1::Device& d : DescribeDevices(*devices_)) {
     reported_health_[d.index()] = d.health() == v1::DEVICE_HEALTH_HEALTHY

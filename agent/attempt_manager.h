@@ -11,16 +11,22 @@
 //
 // Per attempt: Assignment -> claim devices, start the process, AttemptStatus RUNNING. At exit ->
 // final UsageReport (final=true), devices reset, AttemptStatus with the final state, kept and
-// repeated in every Hello until OnStatusAck. Output -> AttemptLog chunks.
+// repeated in every Hello (followed by its final UsageReport again) until OnStatusAck.
+// Output -> AttemptLog chunks.
 // Restart safety: each running attempt's process group id is recorded in
 // <state_dir>/attempts/<attempt-id> ("<pgid> <boot-id>"); Create() SIGKILLs groups recorded by a
 // previous agent process on the same boot, deletes the records and resets every device. Those
-// attempts are not reported (the server marks them lost).
+// attempts are not reported (the server marks them lost). A final status is written durably to
+// <state_dir>/finished/<attempt-id> (FinalStatusStore) before it is sent and deleted on its
+// StatusAck; Create() loads those records, so an agent killed before the ack still reports how
+// its attempts ended.
 //
 // Owner: the agent's composition root. Thread-safety: all methods are thread-safe; `send` is
 // called with the internal lock held, so it must not call back into the manager. Invariants: an
-// attempt is either running (it holds its devices and has a process) or finished-unacknowledged
-// (it holds nothing); statuses of one attempt are sent in order, RUNNING before the final one.
+// attempt is either running (it holds its devices and has a process, or its process has just
+// exited and its final status is being written) or finished-unacknowledged (it holds nothing,
+// and has a record in finished/ unless writing it failed); statuses of one attempt are sent in
+// order, RUNNING before the final one, and a final state is sent only once it is on disk.
 #ifndef HAC_AGENT_ATTEMPT_MANAGER_H_
 #define HAC_AGENT_ATTEMPT_MANAGER_H_
 
@@ -35,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/final_status_store.h"
 #include "agent/node_devices.h"
 #include "agent/supervisor.h"
 #include "agent/usage_meter.h"
@@ -50,7 +57,8 @@ class AttemptManager {
  public:
   struct Options {
     std::string node;
-    // Holds attempts/ (process group records) and logs/ (per-attempt output).
+    // Holds attempts/ (process group records), finished/ (unacknowledged final statuses) and
+    // logs/ (per-attempt output).
     std::string state_dir;
     // Attempts without a working directory run in a fresh <work_dir>/<attempt-id>/.
     std::string work_dir;
@@ -68,8 +76,8 @@ class AttemptManager {
   };
   using SendFn = std::function<void(v1::AgentMessage)>;
 
-  // Kills leftovers of a previous agent and resets the devices (see above). `devices` must
-  // outlive the manager.
+  // Kills leftovers of a previous agent, resets the devices and loads the final statuses it
+  // left unacknowledged (see above). `devices` must outlive the manager.
   static absl::StatusOr<std::unique_ptr<AttemptManager>> Create(Options options,
                                                                 NodeDevices* devices, SendFn send);
   // Stops every running attempt (SIGKILL to each group) and waits for them.
@@ -85,7 +93,8 @@ class AttemptManager {
   void OnDrain(const v1::Drain& drain);
 
   // Agent -> server. The first message of a session: every running and every finished but
-  // unacknowledged attempt, and the devices.
+  // unacknowledged attempt, and the devices. Also sends (to `send`, so after the hello) one
+  // UsageReport with the final counters of those finished attempts: hacd may have missed them.
   v1::AgentHello Hello();
   // A heartbeat with the devices whose health changed since the previous one.
   v1::Heartbeat Heartbeat();
@@ -106,16 +115,33 @@ class AttemptManager {
     v1::AttemptState cancel_state = v1::ATTEMPT_STATE_UNSPECIFIED;
     std::string cancel_reason;
     v1::AttemptStatus final_status;  // when !running
+    v1::UsageReport final_usage;     // when !running; no counters without devices
   };
 
   AttemptManager(Options options, NodeDevices* devices, SendFn send);
   void KillLeftovers();
   void OnOutput(const OutputChunk& chunk);
   void OnExit(const std::string& attempt_id, const ExitInfo& info);
-  // Records a final status, sends it and keeps it until acknowledged.
+  // Records a final status, writes it to finished/, sends it and keeps it until acknowledged.
+  // For the rare ends decided under the lock (devices taken, no program, unknown attempt);
+  // process exits write without holding it (OnExit).
   void FinishLocked(Attempt& attempt, v1::AttemptState state, int code, int signal,
                     const std::string& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void SendFinalUsageLocked(const std::string& attempt_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  v1::AttemptStatus MakeFinalStatus(const std::string& attempt_id, v1::AttemptState state,
+                                    int code, int signal, const std::string& message) const;
+  // Writes finished/<attempt-id> (logs when it cannot).
+  void SaveFinal(const FinalStatus& final_status);
+  // Ends the attempt with `status` (saved before), sends it and keeps it until acknowledged.
+  void PublishFinalLocked(Attempt& attempt, v1::AttemptStatus status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The process of a running attempt exited: final usage sent, devices released; returns the
+  // final status to save and publish.
+  FinalStatus ExitedLocked(Attempt& attempt, const ExitInfo& info)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends the attempt's final counters and keeps them in attempt.final_usage.
+  void SendFinalUsageLocked(Attempt& attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Loads finished/ into attempts_ (before any other method runs).
+  void LoadFinished();
   absl::StatusOr<LaunchSpec> BuildLaunch(const v1::Assignment& assignment) const;
   std::string RecordPath(const std::string& attempt_id) const;
   UsageMeter::BusyFn BusyFn() const;
@@ -124,6 +150,7 @@ class AttemptManager {
   NodeDevices* const devices_;
   const SendFn send_;
   std::unique_ptr<Supervisor> supervisor_;
+  std::unique_ptr<FinalStatusStore> finished_;
 
   mutable absl::Mutex mu_;
   std::map<std::string, Attempt> attempts_ ABSL_GUARDED_BY(mu_);

@@ -74,13 +74,9 @@ void Outbox::DropStale() {
   absl::MutexLock lock(&mu_);
   std::deque<v1::AgentMessage> kept;
   for (v1::AgentMessage& m : queue_) {
-    // Output and final usage are not repeated by the hello: keep them. (Counters are
-    // cumulative, so a final report sent after the hello changes nothing but the total.)
-    bool final_usage = false;
-    if (m.has_usage()) {
-      for (const v1::UsageCounter& c : m.usage().counters()) final_usage |= c.final();
-    }
-    if (m.has_log() || final_usage) kept.push_back(std::move(m));
+    // Output is not repeated by the hello: keep it. (Final usage is: the hello is followed by
+    // the final counters of every finished attempt it reports.)
+    if (m.has_log()) kept.push_back(std::move(m));
   }
   queue_.swap(kept);
 }

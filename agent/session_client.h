@@ -44,8 +44,9 @@
 namespace hac::agent {
 
 // Messages waiting for the session. Log chunks survive a disconnect (up to max_log_bytes, then
-// the newest are dropped); statuses, usage and heartbeats do not, because the next hello and the
-// next (cumulative) usage report supersede them.
+// the newest are dropped); statuses, usage and heartbeats do not, because the next hello (with
+// the final counters of the finished attempts it reports, AttemptManager::Hello) and the next
+// (cumulative) usage report supersede them.
 // Owner: the composition root. Thread-safety: thread-safe.
 class Outbox {
  public:

@@ -178,6 +178,131 @@ TEST_CASE("AttemptManager ends an attempt it never saw in the state a cancel ask
   CHECK(h.manager->Hello().attempts_size() == 0);
 }
 
+TEST_CASE("AttemptManager writes a final status to disk before sending it") {
+  Harness h;
+  // Whether the record existed when the final status went out.
+  bool on_disk_when_sent = false;
+  int finals = 0;
+  h.manager.reset();
+  AttemptManager::Options options;
+  options.node = "n1";
+  options.state_dir = h.dir.File("state");
+  options.clock = &h.clock;
+  const std::string record = h.dir.File("state/finished/j-1.1");
+  auto m = AttemptManager::Create(options, h.devices.get(), [&](v1::AgentMessage msg) {
+    if (msg.has_status() && msg.status().state() != v1::ATTEMPT_STATE_RUNNING) {
+      absl::MutexLock lock(&h.mu);
+      ++finals;
+      on_disk_when_sent = access(record.c_str(), F_OK) == 0;
+    }
+  });
+  REQUIRE(m.ok());
+  (*m)->OnAssignment(Assign("j-1.1", "exit 0"));
+  REQUIRE(testing::PollUntil(
+      [&] {
+        absl::MutexLock lock(&h.mu);
+        return finals == 1;
+      },
+      kWait));
+  absl::MutexLock lock(&h.mu);
+  CHECK(on_disk_when_sent);
+}
+
+TEST_CASE("AttemptManager reports an unacknowledged final status again after a restart") {
+  std::vector<v1::UsageCounter> first_final;
+  Harness h;
+  h.manager->OnAssignment(Assign("j-1.1", "exit 3", {1}));
+  REQUIRE(testing::PollUntil([&] { return h.Final("j-1.1"); }, kWait));
+  {
+    absl::MutexLock lock(&h.mu);
+    for (const auto& m : h.sent) {
+      for (const auto& c : m.usage().counters()) {
+        if (c.final()) first_final.push_back(c);
+      }
+    }
+  }
+  REQUIRE(first_final.size() == 1);
+  CHECK(access(h.dir.File("state/finished/j-1.1").c_str(), F_OK) == 0);
+
+  // The agent dies before the StatusAck; a new manager on the same state directory plays the
+  // restarted agent.
+  h.manager.reset();
+  AttemptManager::Options options;
+  options.node = "n1";
+  options.state_dir = h.dir.File("state");
+  options.first_sequence = 500;
+  options.clock = &h.clock;
+  std::vector<v1::AgentMessage> sent;
+  auto again = AttemptManager::Create(options, h.devices.get(),
+                                      [&](v1::AgentMessage m) { sent.push_back(std::move(m)); });
+  REQUIRE(again.ok());
+  CHECK((*again)->Unacknowledged() == std::vector<std::string>{"j-1.1"});
+  CHECK((*again)->running() == 0);
+  v1::AgentHello hello = (*again)->Hello();
+  REQUIRE(hello.attempts_size() == 1);
+  CHECK(hello.attempts(0).attempt_id() == "j-1.1");
+  CHECK(hello.attempts(0).state() == v1::ATTEMPT_STATE_FAILED);
+  CHECK(hello.attempts(0).exit().code() == 3);
+  CHECK(hello.attempts(0).exit().message() == "exited 3");
+  // The hello is followed by the final counters, under a new sequence number.
+  REQUIRE(sent.size() == 1);
+  REQUIRE(sent[0].has_usage());
+  CHECK(sent[0].usage().sequence() == 500);
+  REQUIRE(sent[0].usage().counters_size() == 1);
+  const v1::UsageCounter& c = sent[0].usage().counters(0);
+  CHECK(c.attempt_id() == "j-1.1");
+  CHECK(c.device_index() == 1);
+  CHECK(c.final());
+  CHECK(c.allocated_ms() == first_final[0].allocated_ms());
+  CHECK(c.active_ms() == first_final[0].active_ms());
+  // A repeated assignment is answered with the status from disk.
+  (*again)->OnAssignment(Assign("j-1.1", "exit 0", {1}));
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[1].status().state() == v1::ATTEMPT_STATE_FAILED);
+  CHECK(sent[1].status().exit().code() == 3);
+  CHECK(h.devices->Owner(1).empty());
+
+  v1::StatusAck ack;
+  ack.set_attempt_id("j-1.1");
+  (*again)->OnStatusAck(ack);
+  CHECK(access(h.dir.File("state/finished/j-1.1").c_str(), F_OK) != 0);
+  CHECK((*again)->Unacknowledged().empty());
+  again->reset();
+  // Acknowledged means forgotten, also by the next agent.
+  auto third = AttemptManager::Create(options, h.devices.get(), [](v1::AgentMessage) {});
+  REQUIRE(third.ok());
+  CHECK((*third)->Hello().attempts_size() == 0);
+}
+
+TEST_CASE("AttemptManager does not record attempts it kills because the agent stops") {
+  Harness h;
+  h.manager->OnAssignment(Assign("j-1.1", "exec sleep 30"));
+  REQUIRE(h.manager->running() == 1);
+  h.manager.reset();  // what SIGTERM to hac-agent does
+  CHECK(h.Final("j-1.1"));
+  CHECK(access(h.dir.File("state/finished/j-1.1").c_str(), F_OK) != 0);
+  AttemptManager::Options options;
+  options.node = "n1";
+  options.state_dir = h.dir.File("state");
+  options.clock = &h.clock;
+  auto again = AttemptManager::Create(options, h.devices.get(), [](v1::AgentMessage) {});
+  REQUIRE(again.ok());
+  // Like after a crash: hacd finds it gone and marks it lost, instead of a cancel by the agent.
+  CHECK((*again)->Hello().attempts_size() == 0);
+}
+
+TEST_CASE("AttemptManager forgets a finished attempt on disk when reconciliation kills it") {
+  Harness h;
+  h.manager->OnAssignment(Assign("j-1.1", "exit 0"));
+  REQUIRE(testing::PollUntil([&] { return h.Final("j-1.1"); }, kWait));
+  REQUIRE(access(h.dir.File("state/finished/j-1.1").c_str(), F_OK) == 0);
+  v1::Reconcile reconcile;
+  reconcile.add_kill_attempt_ids("j-1.1");
+  h.manager->OnReconcile(reconcile);
+  CHECK(access(h.dir.File("state/finished/j-1.1").c_str(), F_OK) != 0);
+  CHECK(h.manager->Unacknowledged().empty());
+}
+
 TEST_CASE("AttemptManager stops a job at its max runtime and reports it failed") {
   Harness h;
   v1::Assignment a = Assign("j-6.1", "exec sleep 30");
