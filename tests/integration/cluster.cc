@@ -84,7 +84,9 @@ std::string Hacd::CreateTenant(const std::string& name) const {
 }
 
 std::shared_ptr<grpc::Channel> Hacd::Channel() const {
-  return grpc::CreateChannel(grpc_addr_, grpc::InsecureChannelCredentials());
+  return grpc::CreateChannel(grpc_addr_, channel_credentials_ != nullptr
+                                             ? channel_credentials_
+                                             : grpc::InsecureChannelCredentials());
 }
 
 std::string Hacd::JoinTokenFile() const {

@@ -43,8 +43,14 @@ class Hacd {
   // Creates a tenant through hacctl and returns its token ("" on failure).
   std::string CreateTenant(const std::string& name) const;
 
+  // A channel to this hacd with the credentials below (plaintext unless set).
   std::shared_ptr<grpc::Channel> Channel() const;
-  // A file holding a join token minted by the admin (created on first use).
+  // For a hacd started with --tls-cert: what Channel() (and so GetJob) connects with.
+  void set_channel_credentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    channel_credentials_ = std::move(credentials);
+  }
+  // A file holding a join token minted by the admin with hacctl (created on first use, unless a
+  // test wrote <dir>/join.token itself, as it must when hacctl cannot connect).
   std::string JoinTokenFile() const;
 
  private:
@@ -52,6 +58,7 @@ class Hacd {
   std::vector<std::string> extra_flags_;
   std::unique_ptr<Process> proc_;
   std::string grpc_addr_, metrics_addr_, admin_token_;
+  std::shared_ptr<grpc::ChannelCredentials> channel_credentials_;
 };
 
 // One hac-agent process for a node of `hacd`, with its state under hacd's temp directory.
