@@ -58,10 +58,7 @@ struct ClusterManager::Session {
       }
     });
   }
-  ~Session() {
-    Close();
-    writer.join();
-  }
+  ~Session() { Finish(); }
   void Push(hac::v1::ServerMessage msg) {
     absl::MutexLock lock(&mu);
     if (!closed) outbox.push_back(std::move(msg));
@@ -71,11 +68,19 @@ struct ClusterManager::Session {
     absl::MutexLock lock(&mu);
     closed = true;
   }
+  // Close, and wait for the writer: after this the stream is not touched again, though
+  // callbacks that still hold the session (acks of commits in flight) may Push, to no effect.
+  void Finish() {
+    Close();
+    absl::MutexLock lock(&join_mu);
+    if (writer.joinable()) writer.join();
+  }
 
   SessionStream& stream;
   absl::Mutex mu;
   std::deque<hac::v1::ServerMessage> outbox ABSL_GUARDED_BY(mu);
   bool closed ABSL_GUARDED_BY(mu) = false;
+  absl::Mutex join_mu;
   std::thread writer;
 };
 
@@ -850,7 +855,8 @@ std::optional<ClusterManager::AttemptOwner> ClusterManager::OwnerOf(
   return std::nullopt;
 }
 
-void ClusterManager::HandleUsage(const std::string& node, const hac::v1::UsageReport& report) {
+void ClusterManager::HandleUsage(const std::string& node, const std::shared_ptr<Session>& session,
+                                 const hac::v1::UsageReport& report) {
   {
     absl::MutexLock lock(&mu_);
     nodes_[node].last_heard = clock_.MonotonicNow();
@@ -889,30 +895,40 @@ void ClusterManager::HandleUsage(const std::string& node, const hac::v1::UsageRe
     r.device_model = device->model();
     r.assign_time = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(owner.attempt.assign_time()));
   }
-  if (!counters.empty()) {
-    absl::StatusOr<store::UsageRecordResult> result =
-        store_.RecordUsage(counters, clock_.Now(), options_.ledger_interval);
-    if (!result.ok()) {
-      // Not acknowledged: the agent sends its latest counters again.
-      HAC_LOG(ERROR) << "usage from " << node << ": " << result.status().message();
-      return;
-    }
-    for (const store::UsageCounterRecord& b : result->backwards) {
-      HAC_LOG(WARNING) << "usage counter of " << b.attempt_id << " device " << b.device_index
-                       << " went backwards (report " << report.sequence()
-                       << "): rejected, the stored counters stay";
-    }
-    for (const store::UsageCounterRecord& e : result->excess) {
-      HAC_LOG(WARNING) << "usage counter of " << e.attempt_id << " device " << e.device_index
-                       << " ran ahead of the time since its assignment by " << e.allocated_ms
-                       << " ms held and " << e.active_ms << " ms busy (report "
-                       << report.sequence() << "): the excess is not billed";
-    }
+  const uint64_t sequence = report.sequence();
+  auto ack = [session, sequence] {
+    hac::v1::ServerMessage msg;
+    msg.mutable_usage_ack()->set_sequence(sequence);
+    session->Push(std::move(msg));
+  };
+  if (counters.empty()) {
+    ack();
+    return;
   }
-  absl::MutexLock lock(&mu_);
-  hac::v1::ServerMessage ack;
-  ack.mutable_usage_ack()->set_sequence(report.sequence());
-  Send(node, std::move(ack));
+  // Not waited for: the session goes on reading while the batch commits, and the ack goes out
+  // once it is durable (writes commit in order, so acks do too).
+  store_.RecordUsageAsync(
+      std::move(counters), clock_.Now(), options_.ledger_interval,
+      [node, sequence, ack](absl::StatusOr<store::UsageRecordResult> result) {
+        // Runs on the store's writer thread: never takes mu_.
+        if (!result.ok()) {
+          // Not acknowledged: the agent sends its latest counters again.
+          HAC_LOG(ERROR) << "usage from " << node << ": " << result.status().message();
+          return;
+        }
+        for (const store::UsageCounterRecord& b : result->backwards) {
+          HAC_LOG(WARNING) << "usage counter of " << b.attempt_id << " device " << b.device_index
+                           << " went backwards (report " << sequence
+                           << "): rejected, the stored counters stay";
+        }
+        for (const store::UsageCounterRecord& e : result->excess) {
+          HAC_LOG(WARNING) << "usage counter of " << e.attempt_id << " device " << e.device_index
+                           << " ran ahead of the time since its assignment by " << e.allocated_ms
+                           << " ms held and " << e.active_ms << " ms busy (report " << sequence
+                           << "): the excess is not billed";
+        }
+        ack();
+      });
 }
 
 absl::Status ClusterManager::RunSession(const Principal& caller, SessionStream& stream) {
@@ -974,7 +990,7 @@ absl::Status ClusterManager::RunSession(const Principal& caller, SessionStream& 
         break;
       }
       case hac::v1::AgentMessage::kUsage:
-        HandleUsage(node, msg.usage());
+        HandleUsage(node, session, msg.usage());
         break;
       case hac::v1::AgentMessage::kLog: {
         const hac::v1::AttemptLog& l = msg.log();
@@ -1000,7 +1016,8 @@ absl::Status ClusterManager::RunSession(const Principal& caller, SessionStream& 
       HAC_LOG(INFO) << "node " << node << " disconnected";
     }
   }
-  session->Close();
+  // The stream belongs to this call: the writer must be done with it before returning.
+  session->Finish();
   return absl::OkStatus();
 }
 

@@ -156,7 +156,9 @@ class ClusterManager final : public JobListener {
                    const hac::v1::AgentHello& hello) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleStatus(const std::string& node, const hac::v1::AttemptStatus& st)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void HandleUsage(const std::string& node, const hac::v1::UsageReport& report);
+  // Stores a usage report without blocking the session; the UsageAck follows the commit.
+  void HandleUsage(const std::string& node, const std::shared_ptr<Session>& session,
+                   const hac::v1::UsageReport& report);
   // Whose attempt `attempt_id` is and what it holds, if it runs or ran on `node` (ended
   // attempts may still send their last counters and output after their final status); nullopt
   // otherwise. Takes mu_; reads the store when the attempt is no longer in memory.

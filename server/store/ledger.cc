@@ -1,6 +1,7 @@
 // The billing ledger's SQL: cumulative counters, per-interval usage rows, prices, invoices and
 // budgets. See store.h for the contract of each method and docs/billing.md for the model.
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,8 +14,7 @@ namespace {
 
 // usage_intervals.month: year * 100 + month of the UTC month containing `unix_s`.
 int64_t MonthKey(int64_t unix_s) {
-  const absl::CivilMonth m =
-      absl::ToCivilMonth(absl::FromUnixSeconds(unix_s), absl::UTCTimeZone());
+  const absl::CivilMonth m = absl::ToCivilMonth(absl::FromUnixSeconds(unix_s), absl::UTCTimeZone());
   return m.year() * 100 + m.month();
 }
 
@@ -49,178 +49,202 @@ struct CounterState {
   int64_t last_active_ms = 0;
 };
 
+// RecordUsage's work, on the writer connection inside its transaction.
+absl::Status RecordUsageOn(Database& db, const std::vector<UsageCounterRecord>& counters,
+                           absl::Time now, int64_t len, UsageRecordResult& result) {
+  const int64_t len_ms = len * 1000;
+  const int64_t now_s = absl::ToUnixSeconds(now);
+  const int64_t now_ms = absl::ToUnixMillis(now);
+  result = {};
+  ASSIGN_OR_RETURN(
+      Statement * get,
+      db.Cached("SELECT allocated_ms, active_ms, tenant_id, job_id, device_id, device_class, "
+                "device_model, assign_s, last_start, last_length, last_allocated_ms, "
+                "last_active_ms FROM usage_counters WHERE attempt_id = ?1 AND device_index = ?2"));
+  ASSIGN_OR_RETURN(
+      Statement * put,
+      db.Cached("INSERT INTO usage_counters(attempt_id, device_index, allocated_ms, active_ms, "
+                "final, tenant_id, job_id, device_id, device_class, device_model, assign_s, "
+                "last_start, last_length, last_allocated_ms, last_active_ms) VALUES(?1, ?2, ?3, "
+                "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+                "ON CONFLICT(attempt_id, device_index) DO UPDATE SET "
+                "allocated_ms = excluded.allocated_ms, active_ms = excluded.active_ms, "
+                "final = max(final, excluded.final), last_start = excluded.last_start, "
+                "last_length = excluded.last_length, "
+                "last_allocated_ms = excluded.last_allocated_ms, "
+                "last_active_ms = excluded.last_active_ms"));
+  ASSIGN_OR_RETURN(
+      Statement * get_interval,
+      db.Cached("SELECT allocated_ms, active_ms, interval_length FROM usage_intervals WHERE "
+                "tenant_id = ?1 AND month = ?2 AND job_id = ?3 AND attempt_id = ?4 AND "
+                "device_id = ?5 AND interval_start = ?6"));
+  ASSIGN_OR_RETURN(
+      Statement * add_interval,
+      db.Cached("INSERT INTO usage_intervals(tenant_id, month, job_id, attempt_id, device_id, "
+                "interval_start, interval_length, device_class, device_model, allocated_ms, "
+                "active_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                "ON CONFLICT(tenant_id, month, job_id, attempt_id, device_id, interval_start) "
+                "DO UPDATE SET allocated_ms = allocated_ms + excluded.allocated_ms, "
+                "active_ms = active_ms + excluded.active_ms"));
+
+  for (const UsageCounterRecord& c : counters) {
+    get->Reset();
+    get->BindText(1, c.attempt_id);
+    get->BindInt64(2, c.device_index);
+    ASSIGN_OR_RETURN(bool found, get->Step());
+    CounterState st;
+    if (found) {
+      st = {get->ColumnInt64(0), get->ColumnInt64(1), get->ColumnInt64(2),  get->ColumnText(3),
+            get->ColumnText(4),  get->ColumnText(5),  get->ColumnText(6),   get->ColumnInt64(7),
+            get->ColumnInt64(8), get->ColumnInt64(9), get->ColumnInt64(10), get->ColumnInt64(11)};
+      if (c.allocated_ms < st.allocated_ms || c.active_ms < st.active_ms) {
+        // A replay or a reordered report carries the same or older values; only values
+        // strictly below what is stored are "backwards", and they change nothing.
+        result.backwards.push_back(c);
+      }
+    } else {
+      st.tenant_id = c.tenant_id;
+      st.job_id = c.job_id;
+      st.device_id = c.device_id;
+      st.device_class = c.device_class;
+      st.device_model = c.device_model;
+      st.assign_s = absl::ToUnixSeconds(c.assign_time);
+    }
+    get->Reset();
+    int64_t add_alloc = std::max<int64_t>(0, c.allocated_ms - st.allocated_ms);
+    int64_t add_active = std::max<int64_t>(0, c.active_ms - st.active_ms);
+    const int64_t new_alloc = st.allocated_ms + add_alloc;
+    const int64_t new_active = st.active_ms + add_active;
+
+    if ((add_alloc > 0 || add_active > 0) && st.tenant_id != 0) {
+      int64_t start = FloorTo(now_s, len);
+      if (st.last_length == len && start < st.last_start) start = st.last_start;
+      // One interval of slack before the assignment's, for the agent's and hacd's clocks.
+      const int64_t floor = std::min(start, FloorTo(st.assign_s, len) - len);
+      const bool same_last = st.last_length == len && st.last_start == start;
+      int64_t in_start_alloc = same_last ? st.last_allocated_ms : 0;
+      int64_t in_start_active = same_last ? st.last_active_ms : 0;
+      // Fill the report's interval first, then earlier ones, each up to its length.
+      for (int64_t cur = start; (add_alloc > 0 || add_active > 0) && cur >= floor; cur -= len) {
+        const int64_t month = MonthKey(cur);
+        int64_t used_alloc = 0;
+        int64_t used_active = 0;
+        // The report's own interval holds at most the time elapsed in it (the rest of the
+        // increase happened earlier), unless the clock stepped back behind the last row.
+        int64_t cap = len_ms;
+        if (cur == start && start * 1000 <= now_ms) {
+          cap = std::clamp<int64_t>(now_ms - start * 1000, 0, len_ms);
+        }
+        if (cur == start && (same_last || start > st.last_start)) {
+          used_alloc = in_start_alloc;
+          used_active = in_start_active;
+        } else if (cur == st.last_start && st.last_length == len) {
+          used_alloc = st.last_allocated_ms;
+          used_active = st.last_active_ms;
+        } else {
+          get_interval->Reset();
+          get_interval->BindInt64(1, st.tenant_id);
+          get_interval->BindInt64(2, month);
+          get_interval->BindText(3, st.job_id);
+          get_interval->BindText(4, c.attempt_id);
+          get_interval->BindText(5, st.device_id);
+          get_interval->BindInt64(6, cur);
+          ASSIGN_OR_RETURN(bool row, get_interval->Step());
+          if (row) {
+            used_alloc = get_interval->ColumnInt64(0);
+            used_active = get_interval->ColumnInt64(1);
+            cap = std::min(cap, get_interval->ColumnInt64(2) * 1000);
+          }
+          get_interval->Reset();
+        }
+        const int64_t put_alloc = std::clamp<int64_t>(cap - used_alloc, 0, add_alloc);
+        const int64_t put_active = std::clamp<int64_t>(cap - used_active, 0, add_active);
+        if (put_alloc == 0 && put_active == 0) continue;
+        add_interval->Reset();
+        add_interval->BindInt64(1, st.tenant_id);
+        add_interval->BindInt64(2, month);
+        add_interval->BindText(3, st.job_id);
+        add_interval->BindText(4, c.attempt_id);
+        add_interval->BindText(5, st.device_id);
+        add_interval->BindInt64(6, cur);
+        add_interval->BindInt64(7, len);
+        add_interval->BindText(8, st.device_class);
+        add_interval->BindText(9, st.device_model);
+        add_interval->BindInt64(10, put_alloc);
+        add_interval->BindInt64(11, put_active);
+        RETURN_IF_ERROR(add_interval->Run());
+        add_alloc -= put_alloc;
+        add_active -= put_active;
+        if (cur == start) {
+          in_start_alloc += put_alloc;
+          in_start_active += put_active;
+        }
+      }
+      if (add_alloc > 0 || add_active > 0) {
+        UsageCounterRecord excess;
+        excess.attempt_id = c.attempt_id;
+        excess.device_index = c.device_index;
+        excess.allocated_ms = add_alloc;
+        excess.active_ms = add_active;
+        result.excess.push_back(std::move(excess));
+      }
+      st.last_start = start;
+      st.last_length = len;
+      st.last_allocated_ms = in_start_alloc;
+      st.last_active_ms = in_start_active;
+    }
+
+    put->Reset();
+    put->BindText(1, c.attempt_id);
+    put->BindInt64(2, c.device_index);
+    put->BindInt64(3, new_alloc);
+    put->BindInt64(4, new_active);
+    put->BindInt64(5, c.final ? 1 : 0);
+    put->BindInt64(6, st.tenant_id);
+    put->BindText(7, st.job_id);
+    put->BindText(8, st.device_id);
+    put->BindText(9, st.device_class);
+    put->BindText(10, st.device_model);
+    put->BindInt64(11, st.assign_s);
+    put->BindInt64(12, st.last_start);
+    put->BindInt64(13, st.last_length);
+    put->BindInt64(14, st.last_allocated_ms);
+    put->BindInt64(15, st.last_active_ms);
+    RETURN_IF_ERROR(put->Run());
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<UsageRecordResult> Store::RecordUsage(
     const std::vector<UsageCounterRecord>& counters, absl::Time now, absl::Duration interval) {
   RETURN_IF_ERROR(billing::ValidateUsageInterval(interval));
-  const int64_t len = absl::ToInt64Seconds(interval);
-  const int64_t len_ms = len * 1000;
-  const int64_t now_s = absl::ToUnixSeconds(now);
-  const int64_t now_ms = absl::ToUnixMillis(now);
   UsageRecordResult result;
-  RETURN_IF_ERROR(writer_->Write([&](Database& db) -> absl::Status {
-    result = {};
-    ASSIGN_OR_RETURN(
-        Statement * get,
-        db.Cached("SELECT allocated_ms, active_ms, tenant_id, job_id, device_id, device_class, "
-                  "device_model, assign_s, last_start, last_length, last_allocated_ms, "
-                  "last_active_ms FROM usage_counters WHERE attempt_id = ?1 AND device_index = ?2"));
-    ASSIGN_OR_RETURN(
-        Statement * put,
-        db.Cached("INSERT INTO usage_counters(attempt_id, device_index, allocated_ms, active_ms, "
-                  "final, tenant_id, job_id, device_id, device_class, device_model, assign_s, "
-                  "last_start, last_length, last_allocated_ms, last_active_ms) VALUES(?1, ?2, ?3, "
-                  "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
-                  "ON CONFLICT(attempt_id, device_index) DO UPDATE SET "
-                  "allocated_ms = excluded.allocated_ms, active_ms = excluded.active_ms, "
-                  "final = max(final, excluded.final), last_start = excluded.last_start, "
-                  "last_length = excluded.last_length, "
-                  "last_allocated_ms = excluded.last_allocated_ms, "
-                  "last_active_ms = excluded.last_active_ms"));
-    ASSIGN_OR_RETURN(
-        Statement * get_interval,
-        db.Cached("SELECT allocated_ms, active_ms, interval_length FROM usage_intervals WHERE "
-                  "tenant_id = ?1 AND month = ?2 AND job_id = ?3 AND attempt_id = ?4 AND "
-                  "device_id = ?5 AND interval_start = ?6"));
-    ASSIGN_OR_RETURN(
-        Statement * add_interval,
-        db.Cached("INSERT INTO usage_intervals(tenant_id, month, job_id, attempt_id, device_id, "
-                  "interval_start, interval_length, device_class, device_model, allocated_ms, "
-                  "active_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
-                  "ON CONFLICT(tenant_id, month, job_id, attempt_id, device_id, interval_start) "
-                  "DO UPDATE SET allocated_ms = allocated_ms + excluded.allocated_ms, "
-                  "active_ms = active_ms + excluded.active_ms"));
-
-    for (const UsageCounterRecord& c : counters) {
-      get->Reset();
-      get->BindText(1, c.attempt_id);
-      get->BindInt64(2, c.device_index);
-      ASSIGN_OR_RETURN(bool found, get->Step());
-      CounterState st;
-      if (found) {
-        st = {get->ColumnInt64(0),  get->ColumnInt64(1),  get->ColumnInt64(2),
-              get->ColumnText(3),   get->ColumnText(4),   get->ColumnText(5),
-              get->ColumnText(6),   get->ColumnInt64(7),  get->ColumnInt64(8),
-              get->ColumnInt64(9),  get->ColumnInt64(10), get->ColumnInt64(11)};
-        if (c.allocated_ms < st.allocated_ms || c.active_ms < st.active_ms) {
-          // A replay or a reordered report carries the same or older values; only values
-          // strictly below what is stored are "backwards", and they change nothing.
-          result.backwards.push_back(c);
-        }
-      } else {
-        st.tenant_id = c.tenant_id;
-        st.job_id = c.job_id;
-        st.device_id = c.device_id;
-        st.device_class = c.device_class;
-        st.device_model = c.device_model;
-        st.assign_s = absl::ToUnixSeconds(c.assign_time);
-      }
-      get->Reset();
-      int64_t add_alloc = std::max<int64_t>(0, c.allocated_ms - st.allocated_ms);
-      int64_t add_active = std::max<int64_t>(0, c.active_ms - st.active_ms);
-      const int64_t new_alloc = st.allocated_ms + add_alloc;
-      const int64_t new_active = st.active_ms + add_active;
-
-      if ((add_alloc > 0 || add_active > 0) && st.tenant_id != 0) {
-        int64_t start = FloorTo(now_s, len);
-        if (st.last_length == len && start < st.last_start) start = st.last_start;
-        // One interval of slack before the assignment's, for the agent's and hacd's clocks.
-        const int64_t floor = std::min(start, FloorTo(st.assign_s, len) - len);
-        const bool same_last = st.last_length == len && st.last_start == start;
-        int64_t in_start_alloc = same_last ? st.last_allocated_ms : 0;
-        int64_t in_start_active = same_last ? st.last_active_ms : 0;
-        // Fill the report's interval first, then earlier ones, each up to its length.
-        for (int64_t cur = start; (add_alloc > 0 || add_active > 0) && cur >= floor; cur -= len) {
-          const int64_t month = MonthKey(cur);
-          int64_t used_alloc = 0;
-          int64_t used_active = 0;
-          // The report's own interval holds at most the time elapsed in it (the rest of the
-          // increase happened earlier), unless the clock stepped back behind the last row.
-          int64_t cap = len_ms;
-          if (cur == start && start * 1000 <= now_ms) {
-            cap = std::clamp<int64_t>(now_ms - start * 1000, 0, len_ms);
-          }
-          if (cur == start && (same_last || start > st.last_start)) {
-            used_alloc = in_start_alloc;
-            used_active = in_start_active;
-          } else if (cur == st.last_start && st.last_length == len) {
-            used_alloc = st.last_allocated_ms;
-            used_active = st.last_active_ms;
-          } else {
-            get_interval->Reset();
-            get_interval->BindInt64(1, st.tenant_id);
-            get_interval->BindInt64(2, month);
-            get_interval->BindText(3, st.job_id);
-            get_interval->BindText(4, c.attempt_id);
-            get_interval->BindText(5, st.device_id);
-            get_interval->BindInt64(6, cur);
-            ASSIGN_OR_RETURN(bool row, get_interval->Step());
-            if (row) {
-              used_alloc = get_interval->ColumnInt64(0);
-              used_active = get_interval->ColumnInt64(1);
-              cap = std::min(cap, get_interval->ColumnInt64(2) * 1000);
-            }
-            get_interval->Reset();
-          }
-          const int64_t put_alloc = std::clamp<int64_t>(cap - used_alloc, 0, add_alloc);
-          const int64_t put_active = std::clamp<int64_t>(cap - used_active, 0, add_active);
-          if (put_alloc == 0 && put_active == 0) continue;
-          add_interval->Reset();
-          add_interval->BindInt64(1, st.tenant_id);
-          add_interval->BindInt64(2, month);
-          add_interval->BindText(3, st.job_id);
-          add_interval->BindText(4, c.attempt_id);
-          add_interval->BindText(5, st.device_id);
-          add_interval->BindInt64(6, cur);
-          add_interval->BindInt64(7, len);
-          add_interval->BindText(8, st.device_class);
-          add_interval->BindText(9, st.device_model);
-          add_interval->BindInt64(10, put_alloc);
-          add_interval->BindInt64(11, put_active);
-          RETURN_IF_ERROR(add_interval->Run());
-          add_alloc -= put_alloc;
-          add_active -= put_active;
-          if (cur == start) {
-            in_start_alloc += put_alloc;
-            in_start_active += put_active;
-          }
-        }
-        if (add_alloc > 0 || add_active > 0) {
-          UsageCounterRecord excess;
-          excess.attempt_id = c.attempt_id;
-          excess.device_index = c.device_index;
-          excess.allocated_ms = add_alloc;
-          excess.active_ms = add_active;
-          result.excess.push_back(std::move(excess));
-        }
-        st.last_start = start;
-        st.last_length = len;
-        st.last_allocated_ms = in_start_alloc;
-        st.last_active_ms = in_start_active;
-      }
-
-      put->Reset();
-      put->BindText(1, c.attempt_id);
-      put->BindInt64(2, c.device_index);
-      put->BindInt64(3, new_alloc);
-      put->BindInt64(4, new_active);
-      put->BindInt64(5, c.final ? 1 : 0);
-      put->BindInt64(6, st.tenant_id);
-      put->BindText(7, st.job_id);
-      put->BindText(8, st.device_id);
-      put->BindText(9, st.device_class);
-      put->BindText(10, st.device_model);
-      put->BindInt64(11, st.assign_s);
-      put->BindInt64(12, st.last_start);
-      put->BindInt64(13, st.last_length);
-      put->BindInt64(14, st.last_allocated_ms);
-      put->BindInt64(15, st.last_active_ms);
-      RETURN_IF_ERROR(put->Run());
-    }
-    return absl::OkStatus();
+  RETURN_IF_ERROR(writer_->Write([&](Database& db) {
+    return RecordUsageOn(db, counters, now, absl::ToInt64Seconds(interval), result);
   }));
   return result;
+}
+
+void Store::RecordUsageAsync(std::vector<UsageCounterRecord> counters, absl::Time now,
+                             absl::Duration interval,
+                             std::function<void(absl::StatusOr<UsageRecordResult>)> done) {
+  if (absl::Status s = billing::ValidateUsageInterval(interval); !s.ok()) {
+    done(s);
+    return;
+  }
+  auto result = std::make_shared<UsageRecordResult>();
+  writer_->WriteAsync(
+      [counters = std::move(counters), now, len = absl::ToInt64Seconds(interval),
+       result](Database& db) { return RecordUsageOn(db, counters, now, len, *result); },
+      [result, done = std::move(done)](const absl::Status& s) {
+        if (s.ok()) {
+          done(std::move(*result));
+        } else {
+          done(s);
+        }
+      });
 }
 
 absl::StatusOr<std::vector<UsageCounterRecord>> Store::GetUsage(absl::string_view attempt_id) {
@@ -248,7 +272,8 @@ absl::StatusOr<std::vector<UsageCounterRecord>> Store::GetUsage(absl::string_vie
 
 absl::StatusOr<std::vector<billing::UsageRow>> Store::ListUsageRows(int64_t tenant_id,
                                                                     absl::string_view tenant_label,
-                                                                    absl::Time from, absl::Time to) {
+                                                                    absl::Time from,
+                                                                    absl::Time to) {
   std::vector<billing::UsageRow> out;
   if (from >= to) return out;
   const int64_t from_s = CeilSeconds(from);
@@ -301,12 +326,13 @@ absl::StatusOr<std::vector<billing::UsageRow>> Store::ListUsageRows(int64_t tena
 namespace {
 
 // SumUsage's statements: [key][all tenants]. String literals, as Database::Cached requires.
-#define HAC_SUM_SQL(KEY, WHERE_TENANT)                                                   \
-  "SELECT " KEY " AS k, sum(allocated_ms), sum(active_ms) FROM usage_intervals WHERE " \
-  WHERE_TENANT "month >= ?2 AND month <= ?3 AND interval_start >= ?4 AND "             \
+#define HAC_SUM_SQL(KEY, WHERE_TENANT)                                                \
+  "SELECT " KEY                                                                       \
+  " AS k, sum(allocated_ms), sum(active_ms) FROM usage_intervals WHERE " WHERE_TENANT \
+  "month >= ?2 AND month <= ?3 AND interval_start >= ?4 AND "                         \
   "interval_start < ?5 GROUP BY k ORDER BY k"
 #define HAC_SUM_PAIR(KEY) \
-  {HAC_SUM_SQL(KEY, "tenant_id = ?1 AND "), HAC_SUM_SQL(KEY, "?1 = 0 AND ")}
+  { HAC_SUM_SQL(KEY, "tenant_id = ?1 AND "), HAC_SUM_SQL(KEY, "?1 = 0 AND ") }
 constexpr const char* kSumSql[4][2] = {
     HAC_SUM_PAIR("job_id"),
     HAC_SUM_PAIR("device_class"),
@@ -478,9 +504,10 @@ absl::Status Store::SetBudget(const BudgetRecord& budget) {
 absl::StatusOr<std::vector<BudgetRecord>> Store::ListBudgets() {
   std::vector<BudgetRecord> out;
   RETURN_IF_ERROR(Read([&](Database& db) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement * st,
-                     db.Cached("SELECT b.tenant_id, t.name, b.monthly_limit_micros, b.hard_stop "
-                               "FROM budgets b JOIN tenants t ON t.id = b.tenant_id ORDER BY t.name"));
+    ASSIGN_OR_RETURN(
+        Statement * st,
+        db.Cached("SELECT b.tenant_id, t.name, b.monthly_limit_micros, b.hard_stop "
+                  "FROM budgets b JOIN tenants t ON t.id = b.tenant_id ORDER BY t.name"));
     for (;;) {
       ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;

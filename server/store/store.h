@@ -104,6 +104,11 @@ class Store {
   // row (UsageRecordResult::excess). All in one transaction with the batch.
   absl::StatusOr<UsageRecordResult> RecordUsage(const std::vector<UsageCounterRecord>& counters,
                                                 absl::Time now, absl::Duration interval);
+  // Like RecordUsage, without waiting: `done` runs on the store's writer thread once the batch
+  // committed (or failed), in the order the calls were made. `done` must not wait for the store.
+  void RecordUsageAsync(std::vector<UsageCounterRecord> counters, absl::Time now,
+                        absl::Duration interval,
+                        std::function<void(absl::StatusOr<UsageRecordResult>)> done);
   absl::StatusOr<std::vector<UsageCounterRecord>> GetUsage(absl::string_view attempt_id);
   // A tenant's interval rows with interval_start in [from, to), in rating order (job, attempt,
   // device, interval_start). `tenant_label` becomes each row's tenant_id.

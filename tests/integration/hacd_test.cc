@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "hac/v1/billing.grpc.pb.h"
+#include "hac/v1/pools.grpc.pb.h"
 #include "hac/v1/nodes.grpc.pb.h"
 #include "tests/integration/cluster.h"
 
@@ -339,10 +340,10 @@ TEST_CASE("A further tenant token works, and a revoked one stops working") {
 TEST_CASE("Methods of later releases answer UNIMPLEMENTED and say so") {
   Hacd hacd;
   REQUIRE(hacd.Start());
-  auto billing = hac::v1::BillingService::NewStub(hacd.Channel());
-  hac::v1::Bill bill;
+  auto pools = hac::v1::PoolService::NewStub(hacd.Channel());
+  hac::v1::ListPoolsResponse list;
   auto ctx = AuthContext(hacd.admin_token());
-  grpc::Status s = billing->GetBill(ctx.get(), hac::v1::GetBillRequest(), &bill);
+  grpc::Status s = pools->ListPools(ctx.get(), hac::v1::ListPoolsRequest(), &list);
   CHECK(s.error_code() == grpc::StatusCode::UNIMPLEMENTED);
   CHECK(absl::StrContains(s.error_message(), "not implemented in this release"));
 }
