@@ -73,7 +73,8 @@ CommandResult Hacd::Hacctl(const std::string& token, const std::vector<std::stri
   // A clean environment for hacctl's own settings: only the flags above apply.
   return RunCommand(argv,
                     {{"HAC_SERVER", ""}, {"HAC_TOKEN", ""}, {"HAC_CONFIG", ""},
-                     {"HAC_TOKEN_FILE", ""}, {"HAC_CA_CERT", ""}, {"HOME", dir_.path()}},
+                     {"HAC_TOKEN_FILE", ""}, {"HAC_CA_CERT", ""}, {"HAC_CLIENT_CERT", ""},
+                     {"HAC_CLIENT_KEY", ""}, {"HOME", dir_.path()}},
                     absl::Seconds(60), input);
 }
 
