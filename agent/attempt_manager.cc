@@ -469,8 +469,6 @@ v1::AgentHello AttemptManager::Hello() {
   absl::MutexLock lock(&mu_);
   v1::AgentHello hello;
   hello.set_node(options_.node);
-  v1::AgentMessage usage;
-  google::protobuf::Timestamp read_time;  // the latest time among the repeated counters
   for (const auto& [id, attempt] : attempts_) {
     v1::RunningAttempt* r = hello.add_attempts();
     r->set_attempt_id(id);
@@ -479,19 +477,12 @@ v1::AgentHello AttemptManager::Hello() {
     } else {
       r->set_state(attempt.final_status.state());
       *r->mutable_exit() = attempt.final_status.exit();
+      // Cumulative counters stored as a maximum: a repeat is harmless, a gap is not. hacd
+      // stores them before it acknowledges the final state.
       for (const v1::UsageCounter& c : attempt.final_usage.counters()) {
-        *usage.mutable_usage()->add_counters() = c;
-      }
-      if (attempt.final_usage.counters_size() > 0 && read_time < attempt.final_usage.time()) {
-        read_time = attempt.final_usage.time();
+        *r->add_final_usage() = c;
       }
     }
-  }
-  if (usage.has_usage()) {
-    // Counters are cumulative and stored as a maximum: a repeat is harmless, a gap is not.
-    usage.mutable_usage()->set_sequence(meter_.TakeSequence());
-    *usage.mutable_usage()->mutable_time() = read_time;
-    send_(std::move(usage));
   }
   for (v1::Device& d : DescribeDevices(*devices_)) {
     reported_health_[d.index()] = d.health() == v1::DEVICE_HEALTH_HEALTHY

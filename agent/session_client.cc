@@ -74,8 +74,8 @@ void Outbox::DropStale() {
   absl::MutexLock lock(&mu_);
   std::deque<v1::AgentMessage> kept;
   for (v1::AgentMessage& m : queue_) {
-    // Output is not repeated by the hello: keep it. (Final usage is: the hello is followed by
-    // the final counters of every finished attempt it reports.)
+    // Output is not repeated by the hello: keep it. (Final usage is: the hello carries the
+    // final counters of every finished attempt it reports.)
     if (m.has_log()) kept.push_back(std::move(m));
   }
   queue_.swap(kept);

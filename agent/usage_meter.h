@@ -61,10 +61,6 @@ class UsageMeter {
   // attempt gives an empty batch.
   UsageBatch Finish(const std::string& attempt_id, const BusyFn& busy);
 
-  // A sequence number for a report the agent sends again (a finished attempt's final counters
-  // after a reconnect), so sequences keep growing.
-  uint64_t TakeSequence() { return next_sequence_++; }
-
   bool Has(const std::string& attempt_id) const { return attempts_.count(attempt_id) > 0; }
   size_t size() const { return attempts_.size(); }
   uint64_t next_sequence() const { return next_sequence_; }

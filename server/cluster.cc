@@ -861,9 +861,20 @@ void ClusterManager::HandleUsage(const std::string& node, const std::shared_ptr<
     absl::MutexLock lock(&mu_);
     nodes_[node].last_heard = clock_.MonotonicNow();
   }
+  const uint64_t sequence = report.sequence();
+  StoreUsage(node, report.counters(), sequence, [session, sequence] {
+    hac::v1::ServerMessage msg;
+    msg.mutable_usage_ack()->set_sequence(sequence);
+    session->Push(std::move(msg));
+  });
+}
+
+void ClusterManager::StoreUsage(
+    const std::string& node, const google::protobuf::RepeatedPtrField<hac::v1::UsageCounter>& in,
+    uint64_t sequence, std::function<void()> durable) {
   std::vector<store::UsageCounterRecord> counters;
   absl::flat_hash_map<std::string, std::optional<AttemptOwner>> owners;
-  for (const hac::v1::UsageCounter& c : report.counters()) {
+  for (const hac::v1::UsageCounter& c : in) {
     auto [it, fresh] = owners.try_emplace(c.attempt_id());
     if (fresh) it->second = OwnerOf(node, c.attempt_id());
     if (!it->second.has_value()) {
@@ -895,21 +906,16 @@ void ClusterManager::HandleUsage(const std::string& node, const std::shared_ptr<
     r.device_model = device->model();
     r.assign_time = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(owner.attempt.assign_time()));
   }
-  const uint64_t sequence = report.sequence();
-  auto ack = [session, sequence] {
-    hac::v1::ServerMessage msg;
-    msg.mutable_usage_ack()->set_sequence(sequence);
-    session->Push(std::move(msg));
-  };
   if (counters.empty()) {
-    ack();
+    if (durable != nullptr) durable();
     return;
   }
   // Not waited for: the session goes on reading while the batch commits, and the ack goes out
   // once it is durable (writes commit in order, so acks do too).
   store_.RecordUsageAsync(
       std::move(counters), clock_.Now(), options_.ledger_interval,
-      [node, sequence, ack](absl::StatusOr<store::UsageRecordResult> result) {
+      [node, sequence, durable = std::move(durable)](
+          absl::StatusOr<store::UsageRecordResult> result) {
         // Runs on the store's writer thread: never takes mu_.
         if (!result.ok()) {
           // Not acknowledged: the agent sends its latest counters again.
@@ -927,7 +933,7 @@ void ClusterManager::HandleUsage(const std::string& node, const std::shared_ptr<
                            << " ms held and " << e.active_ms << " ms busy (report " << sequence
                            << "): the excess is not billed";
         }
-        ack();
+        if (durable != nullptr) durable();
       });
 }
 
@@ -946,6 +952,16 @@ absl::Status ClusterManager::RunSession(const Principal& caller, SessionStream& 
   }
   const std::string node = caller.node;
   auto session = std::make_shared<Session>(stream);
+  // Final counters of attempts that ended while the agent was away are queued for the store
+  // before their final states (HandleHello): writes commit in order, so no state is acknowledged
+  // before its usage is durable.
+  google::protobuf::RepeatedPtrField<hac::v1::UsageCounter> final_usage;
+  for (const hac::v1::RunningAttempt& a : first.hello().attempts()) {
+    for (const hac::v1::UsageCounter& c : a.final_usage()) {
+      if (c.attempt_id() == a.attempt_id()) *final_usage.Add() = c;
+    }
+  }
+  StoreUsage(node, final_usage, 0, nullptr);
   {
     absl::MutexLock lock(&mu_);
     if (nodes_.find(node) == nodes_.end()) {

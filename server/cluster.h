@@ -159,6 +159,12 @@ class ClusterManager final : public JobListener {
   // Stores a usage report without blocking the session; the UsageAck follows the commit.
   void HandleUsage(const std::string& node, const std::shared_ptr<Session>& session,
                    const hac::v1::UsageReport& report);
+  // Queues `node`'s counters for the store (those of attempts it does not own, or of devices
+  // they do not hold, are refused); `durable` (may be null) runs on the store's writer thread
+  // once they are committed. `sequence` is for the log. Must not be called with mu_ held.
+  void StoreUsage(const std::string& node,
+                  const google::protobuf::RepeatedPtrField<hac::v1::UsageCounter>& counters,
+                  uint64_t sequence, std::function<void()> durable);
   // Whose attempt `attempt_id` is and what it holds, if it runs or ran on `node` (ended
   // attempts may still send their last counters and output after their final status); nullopt
   // otherwise. Takes mu_; reads the store when the attempt is no longer in memory.
