@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "bench/billing/bench_catalog.h"
 #include "billing/month.h"
 #include "billing/price_catalog.h"
 #include "billing/rating.h"
@@ -55,34 +56,13 @@ Options ParseArgs(int argc, char** argv) {
 int Main(int argc, char** argv) {
   const Options opt = ParseArgs(argc, argv);
   const Month month{2026, 11};
-  const absl::Time change = month.Start() + absl::Hours(24 * 14);
-  PriceCatalog catalog;
-  auto add = [&](PriceEntry e) {
-    if (absl::Status s = catalog.Add(std::move(e)); !s.ok()) {
-      std::fprintf(stderr, "catalog: %s\n", s.ToString().c_str());
-      std::exit(1);
-    }
-  };
-  const absl::Time oct = Month{2026, 10}.Start();
-  add({.device_class = "gpu",
-       .device_model = "emu-a100",
-       .allocated_rate = Money::FromMicros(1'000'000),
-       .active_rate = Money::FromMicros(500'000),
-       .effective_from = oct});
-  add({.device_class = "gpu",
-       .device_model = "emu-a100",
-       .allocated_rate = Money::FromMicros(1'200'000),
-       .active_rate = Money::FromMicros(600'000),
-       .effective_from = change});
-  add({.device_class = "gpu",
-       .allocated_rate = Money::FromMicros(800'000),
-       .active_rate = Money::FromMicros(400'000),
-       .effective_from = oct});
-  add({.device_class = "npu",
-       .allocated_rate = Money::FromMicros(300'000),
-       .active_rate = Money::FromMicros(200'000),
-       .effective_from = oct,
-       .minimum_billable = absl::Seconds(60)});
+  const absl::Time change = bench::PriceChange(month);
+  absl::StatusOr<PriceCatalog> made = bench::BenchCatalog(month);
+  if (!made.ok()) {
+    std::fprintf(stderr, "catalog: %s\n", made.status().ToString().c_str());
+    return 1;
+  }
+  const PriceCatalog& catalog = *made;
 
   const auto build_start = std::chrono::steady_clock::now();
   std::mt19937_64 rng(7);
