@@ -826,31 +826,34 @@ void ClusterManager::HandleStatus(const std::string& node, const hac::v1::Attemp
 
 std::optional<ClusterManager::AttemptOwner> ClusterManager::OwnerOf(
     const std::string& node, const std::string& attempt_id) {
-  AttemptOwner owner;
+  auto owner_of = [&node](int64_t tenant_id, int64_t job_id, const hac::v1::Attempt& a) {
+    AttemptOwner owner;
+    owner.tenant_id = tenant_id;
+    owner.job_id = store::JobIdString(job_id);
+    owner.assign_time = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(a.assign_time()));
+    for (const hac::v1::DeviceRef& d : a.devices()) {
+      if (d.node() == node) owner.devices.push_back(d);
+    }
+    return owner;
+  };
   {
     absl::MutexLock lock(&mu_);
     auto it = attempts_.find(attempt_id);
     if (it != attempts_.end()) {
       if (it->second.node != node) return std::nullopt;
-      owner.tenant_id = it->second.job.tenant_id;
-      owner.job_id = store::JobIdString(it->second.job_id);
-      owner.attempt = it->second.attempt;
-      return owner;
+      return owner_of(it->second.job.tenant_id, it->second.job_id, it->second.attempt);
     }
   }
   absl::StatusOr<int64_t> job = store::ParseJobId(attempt_id.substr(0, attempt_id.find('.')));
   if (!job.ok()) return std::nullopt;
   absl::StatusOr<std::vector<hac::v1::Attempt>> list = store_.ListAttempts(*job);
   if (!list.ok()) return std::nullopt;
-  for (hac::v1::Attempt& a : *list) {
+  for (const hac::v1::Attempt& a : *list) {
     if (a.id() != attempt_id) continue;
     if (a.nodes_size() == 0 || a.nodes(0) != node) return std::nullopt;
     absl::StatusOr<store::JobRecord> record = store_.GetJob(*job);
     if (!record.ok()) return std::nullopt;
-    owner.tenant_id = record->tenant_id;
-    owner.job_id = store::JobIdString(*job);
-    owner.attempt = std::move(a);
-    return owner;
+    return owner_of(record->tenant_id, *job, a);
   }
   return std::nullopt;
 }
@@ -884,8 +887,8 @@ void ClusterManager::StoreUsage(
     }
     const AttemptOwner& owner = *it->second;
     const hac::v1::DeviceRef* device = nullptr;
-    for (const hac::v1::DeviceRef& d : owner.attempt.devices()) {
-      if (d.node() == node && d.index() == c.device_index()) device = &d;
+    for (const hac::v1::DeviceRef& d : owner.devices) {
+      if (d.index() == c.device_index()) device = &d;
     }
     if (device == nullptr || c.allocated_ms() < 0 || c.active_ms() < 0) {
       HAC_LOG(WARNING) << "node " << node << " reported usage of device " << c.device_index()
@@ -904,7 +907,7 @@ void ClusterManager::StoreUsage(
     r.device_id = device->uuid();
     r.device_class = device->device_class();
     r.device_model = device->model();
-    r.assign_time = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(owner.attempt.assign_time()));
+    r.assign_time = owner.assign_time;
   }
   if (counters.empty()) {
     if (durable != nullptr) durable();

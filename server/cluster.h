@@ -171,7 +171,8 @@ class ClusterManager final : public JobListener {
   struct AttemptOwner {
     int64_t tenant_id = 0;
     std::string job_id;
-    hac::v1::Attempt attempt;
+    absl::Time assign_time;
+    std::vector<hac::v1::DeviceRef> devices;  // those on the node asked about
   };
   std::optional<AttemptOwner> OwnerOf(const std::string& node, const std::string& attempt_id);
   void SetSchedulerNodeState(const std::string& node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

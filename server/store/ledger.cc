@@ -5,17 +5,26 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
 #include "common/status_macros.h"
+#include "server/store/counter_cache.h"
 #include "server/store/store.h"
 
 namespace hac::server::store {
 namespace {
 
-// usage_intervals.month: year * 100 + month of the UTC month containing `unix_s`.
+// usage_intervals.month: year * 100 + month of the UTC month containing `unix_s`. The last
+// month seen is remembered per thread: almost every call asks about the same one.
 int64_t MonthKey(int64_t unix_s) {
-  const absl::CivilMonth m = absl::ToCivilMonth(absl::FromUnixSeconds(unix_s), absl::UTCTimeZone());
-  return m.year() * 100 + m.month();
+  thread_local int64_t from = 1, until = 0, key = 0;
+  if (unix_s >= from && unix_s < until) return key;
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  const absl::CivilMonth m = absl::ToCivilMonth(absl::FromUnixSeconds(unix_s), utc);
+  from = absl::ToUnixSeconds(absl::FromCivil(m, utc));
+  until = absl::ToUnixSeconds(absl::FromCivil(m + 1, utc));
+  key = m.year() * 100 + m.month();
+  return key;
 }
 
 // The largest multiple of `len` that is <= s (also for negative s).
@@ -32,26 +41,11 @@ int64_t CeilSeconds(absl::Time t) {
   return s;
 }
 
-// What usage_counters holds for one (attempt, device).
-struct CounterState {
-  int64_t allocated_ms = 0;
-  int64_t active_ms = 0;
-  int64_t tenant_id = 0;
-  std::string job_id;
-  std::string device_id;
-  std::string device_class;
-  std::string device_model;
-  int64_t assign_s = 0;
-  // The latest interval written, its length and how much of it is used.
-  int64_t last_start = 0;
-  int64_t last_length = 0;
-  int64_t last_allocated_ms = 0;
-  int64_t last_active_ms = 0;
-};
-
-// RecordUsage's work, on the writer connection inside its transaction.
-absl::Status RecordUsageOn(Database& db, const std::vector<UsageCounterRecord>& counters,
-                           absl::Time now, int64_t len, UsageRecordResult& result) {
+// RecordUsage's work, on the writer connection inside its transaction. Text is bound without
+// copies: the strings (the counters', the cache's) outlive every step.
+absl::Status RecordUsageOn(Database& db, CounterCache& cache,
+                           const std::vector<UsageCounterRecord>& counters, absl::Time now,
+                           int64_t len, UsageRecordResult& result) {
   const int64_t len_ms = len * 1000;
   const int64_t now_s = absl::ToUnixSeconds(now);
   const int64_t now_ms = absl::ToUnixMillis(now);
@@ -62,17 +56,21 @@ absl::Status RecordUsageOn(Database& db, const std::vector<UsageCounterRecord>& 
                 "device_model, assign_s, last_start, last_length, last_allocated_ms, "
                 "last_active_ms FROM usage_counters WHERE attempt_id = ?1 AND device_index = ?2"));
   ASSIGN_OR_RETURN(
-      Statement * put,
+      Statement * insert,
       db.Cached("INSERT INTO usage_counters(attempt_id, device_index, allocated_ms, active_ms, "
-                "final, tenant_id, job_id, device_id, device_class, device_model, assign_s, "
-                "last_start, last_length, last_allocated_ms, last_active_ms) VALUES(?1, ?2, ?3, "
-                "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
-                "ON CONFLICT(attempt_id, device_index) DO UPDATE SET "
-                "allocated_ms = excluded.allocated_ms, active_ms = excluded.active_ms, "
-                "final = max(final, excluded.final), last_start = excluded.last_start, "
-                "last_length = excluded.last_length, "
-                "last_allocated_ms = excluded.last_allocated_ms, "
-                "last_active_ms = excluded.last_active_ms"));
+                "final, last_start, last_length, last_allocated_ms, last_active_ms, tenant_id, "
+                "job_id, device_id, device_class, device_model, assign_s) VALUES(?1, ?2, ?3, ?4, "
+                "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"));
+  ASSIGN_OR_RETURN(Statement * update,
+                   db.Cached("UPDATE usage_counters SET allocated_ms = ?3, active_ms = ?4, "
+                             "final = max(final, ?5), last_start = ?6, last_length = ?7, "
+                             "last_allocated_ms = ?8, last_active_ms = ?9 "
+                             "WHERE attempt_id = ?1 AND device_index = ?2"));
+  ASSIGN_OR_RETURN(
+      Statement * grow_interval,
+      db.Cached("UPDATE usage_intervals SET allocated_ms = allocated_ms + ?7, "
+                "active_ms = active_ms + ?8 WHERE tenant_id = ?1 AND month = ?2 AND job_id = ?3 "
+                "AND attempt_id = ?4 AND device_id = ?5 AND interval_start = ?6"));
   ASSIGN_OR_RETURN(
       Statement * get_interval,
       db.Cached("SELECT allocated_ms, active_ms, interval_length FROM usage_intervals WHERE "
@@ -88,29 +86,37 @@ absl::Status RecordUsageOn(Database& db, const std::vector<UsageCounterRecord>& 
                 "active_ms = active_ms + excluded.active_ms"));
 
   for (const UsageCounterRecord& c : counters) {
-    get->Reset();
-    get->BindText(1, c.attempt_id);
-    get->BindInt64(2, c.device_index);
-    ASSIGN_OR_RETURN(bool found, get->Step());
-    CounterState st;
-    if (found) {
-      st = {get->ColumnInt64(0), get->ColumnInt64(1), get->ColumnInt64(2),  get->ColumnText(3),
-            get->ColumnText(4),  get->ColumnText(5),  get->ColumnText(6),   get->ColumnInt64(7),
-            get->ColumnInt64(8), get->ColumnInt64(9), get->ColumnInt64(10), get->ColumnInt64(11)};
-      if (c.allocated_ms < st.allocated_ms || c.active_ms < st.active_ms) {
-        // A replay or a reordered report carries the same or older values; only values
-        // strictly below what is stored are "backwards", and they change nothing.
-        result.backwards.push_back(c);
+    CounterState* cached = cache.Find(c.attempt_id, c.device_index);
+    bool found = cached != nullptr;
+    if (cached == nullptr) {
+      get->Reset();
+      get->BindTextNoCopy(1, c.attempt_id);
+      get->BindInt64(2, c.device_index);
+      ASSIGN_OR_RETURN(found, get->Step());
+      CounterState loaded;
+      if (found) {
+        loaded = {get->ColumnInt64(0), get->ColumnInt64(1),  get->ColumnInt64(2),
+                  get->ColumnText(3),  get->ColumnText(4),   get->ColumnText(5),
+                  get->ColumnText(6),  get->ColumnInt64(7),  get->ColumnInt64(8),
+                  get->ColumnInt64(9), get->ColumnInt64(10), get->ColumnInt64(11)};
+      } else {
+        loaded.tenant_id = c.tenant_id;
+        loaded.job_id = c.job_id;
+        loaded.device_id = c.device_id;
+        loaded.device_class = c.device_class;
+        loaded.device_model = c.device_model;
+        loaded.assign_s = absl::ToUnixSeconds(c.assign_time);
       }
-    } else {
-      st.tenant_id = c.tenant_id;
-      st.job_id = c.job_id;
-      st.device_id = c.device_id;
-      st.device_class = c.device_class;
-      st.device_model = c.device_model;
-      st.assign_s = absl::ToUnixSeconds(c.assign_time);
+      get->Reset();
+      cached = &cache.Put(c.attempt_id, c.device_index, std::move(loaded));
     }
-    get->Reset();
+    // Updated in place: if this write fails, the caller clears the cache.
+    CounterState& st = *cached;
+    if (found && (c.allocated_ms < st.allocated_ms || c.active_ms < st.active_ms)) {
+      // A replay or a reordered report carries the same or older values; only values
+      // strictly below what is stored are "backwards", and they change nothing.
+      result.backwards.push_back(c);
+    }
     int64_t add_alloc = std::max<int64_t>(0, c.allocated_ms - st.allocated_ms);
     int64_t add_active = std::max<int64_t>(0, c.active_ms - st.active_ms);
     const int64_t new_alloc = st.allocated_ms + add_alloc;
@@ -145,9 +151,9 @@ absl::Status RecordUsageOn(Database& db, const std::vector<UsageCounterRecord>& 
           get_interval->Reset();
           get_interval->BindInt64(1, st.tenant_id);
           get_interval->BindInt64(2, month);
-          get_interval->BindText(3, st.job_id);
-          get_interval->BindText(4, c.attempt_id);
-          get_interval->BindText(5, st.device_id);
+          get_interval->BindTextNoCopy(3, st.job_id);
+          get_interval->BindTextNoCopy(4, c.attempt_id);
+          get_interval->BindTextNoCopy(5, st.device_id);
           get_interval->BindInt64(6, cur);
           ASSIGN_OR_RETURN(bool row, get_interval->Step());
           if (row) {
@@ -160,19 +166,38 @@ absl::Status RecordUsageOn(Database& db, const std::vector<UsageCounterRecord>& 
         const int64_t put_alloc = std::clamp<int64_t>(cap - used_alloc, 0, add_alloc);
         const int64_t put_active = std::clamp<int64_t>(cap - used_active, 0, add_active);
         if (put_alloc == 0 && put_active == 0) continue;
-        add_interval->Reset();
-        add_interval->BindInt64(1, st.tenant_id);
-        add_interval->BindInt64(2, month);
-        add_interval->BindText(3, st.job_id);
-        add_interval->BindText(4, c.attempt_id);
-        add_interval->BindText(5, st.device_id);
-        add_interval->BindInt64(6, cur);
-        add_interval->BindInt64(7, len);
-        add_interval->BindText(8, st.device_class);
-        add_interval->BindText(9, st.device_model);
-        add_interval->BindInt64(10, put_alloc);
-        add_interval->BindInt64(11, put_active);
-        RETURN_IF_ERROR(add_interval->Run());
+        if (cur == st.last_start && st.last_length == len &&
+            (st.last_allocated_ms > 0 || st.last_active_ms > 0)) {
+          // The latest row of this counter exists: add to it.
+          grow_interval->Reset();
+          grow_interval->BindInt64(1, st.tenant_id);
+          grow_interval->BindInt64(2, month);
+          grow_interval->BindTextNoCopy(3, st.job_id);
+          grow_interval->BindTextNoCopy(4, c.attempt_id);
+          grow_interval->BindTextNoCopy(5, st.device_id);
+          grow_interval->BindInt64(6, cur);
+          grow_interval->BindInt64(7, put_alloc);
+          grow_interval->BindInt64(8, put_active);
+          RETURN_IF_ERROR(grow_interval->Run());
+          if (db.Changes() != 1) {
+            return absl::InternalError(absl::StrCat("usage row of ", c.attempt_id, " device ",
+                                                    c.device_index, " at ", cur, " is missing"));
+          }
+        } else {
+          add_interval->Reset();
+          add_interval->BindInt64(1, st.tenant_id);
+          add_interval->BindInt64(2, month);
+          add_interval->BindTextNoCopy(3, st.job_id);
+          add_interval->BindTextNoCopy(4, c.attempt_id);
+          add_interval->BindTextNoCopy(5, st.device_id);
+          add_interval->BindInt64(6, cur);
+          add_interval->BindInt64(7, len);
+          add_interval->BindTextNoCopy(8, st.device_class);
+          add_interval->BindTextNoCopy(9, st.device_model);
+          add_interval->BindInt64(10, put_alloc);
+          add_interval->BindInt64(11, put_active);
+          RETURN_IF_ERROR(add_interval->Run());
+        }
         add_alloc -= put_alloc;
         add_active -= put_active;
         if (cur == start) {
@@ -194,22 +219,27 @@ absl::Status RecordUsageOn(Database& db, const std::vector<UsageCounterRecord>& 
       st.last_active_ms = in_start_active;
     }
 
+    st.allocated_ms = new_alloc;
+    st.active_ms = new_active;
+    Statement* put = found ? update : insert;
     put->Reset();
-    put->BindText(1, c.attempt_id);
+    put->BindTextNoCopy(1, c.attempt_id);
     put->BindInt64(2, c.device_index);
     put->BindInt64(3, new_alloc);
     put->BindInt64(4, new_active);
     put->BindInt64(5, c.final ? 1 : 0);
-    put->BindInt64(6, st.tenant_id);
-    put->BindText(7, st.job_id);
-    put->BindText(8, st.device_id);
-    put->BindText(9, st.device_class);
-    put->BindText(10, st.device_model);
-    put->BindInt64(11, st.assign_s);
-    put->BindInt64(12, st.last_start);
-    put->BindInt64(13, st.last_length);
-    put->BindInt64(14, st.last_allocated_ms);
-    put->BindInt64(15, st.last_active_ms);
+    put->BindInt64(6, st.last_start);
+    put->BindInt64(7, st.last_length);
+    put->BindInt64(8, st.last_allocated_ms);
+    put->BindInt64(9, st.last_active_ms);
+    if (!found) {
+      put->BindInt64(10, st.tenant_id);
+      put->BindTextNoCopy(11, st.job_id);
+      put->BindTextNoCopy(12, st.device_id);
+      put->BindTextNoCopy(13, st.device_class);
+      put->BindTextNoCopy(14, st.device_model);
+      put->BindInt64(15, st.assign_s);
+    }
     RETURN_IF_ERROR(put->Run());
   }
   return absl::OkStatus();
@@ -220,11 +250,16 @@ absl::Status RecordUsageOn(Database& db, const std::vector<UsageCounterRecord>& 
 absl::StatusOr<UsageRecordResult> Store::RecordUsage(
     const std::vector<UsageCounterRecord>& counters, absl::Time now, absl::Duration interval) {
   RETURN_IF_ERROR(billing::ValidateUsageInterval(interval));
-  UsageRecordResult result;
-  RETURN_IF_ERROR(writer_->Write([&](Database& db) {
-    return RecordUsageOn(db, counters, now, absl::ToInt64Seconds(interval), result);
-  }));
-  return result;
+  // Through the asynchronous path: its completion runs on the writer thread, where a failure
+  // must clear the counter cache before the next batch.
+  absl::Notification done;
+  absl::StatusOr<UsageRecordResult> out;
+  RecordUsageAsync(counters, now, interval, [&](absl::StatusOr<UsageRecordResult> r) {
+    out = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return out;
 }
 
 void Store::RecordUsageAsync(std::vector<UsageCounterRecord> counters, absl::Time now,
@@ -236,9 +271,10 @@ void Store::RecordUsageAsync(std::vector<UsageCounterRecord> counters, absl::Tim
   }
   auto result = std::make_shared<UsageRecordResult>();
   writer_->WriteAsync(
-      [counters = std::move(counters), now, len = absl::ToInt64Seconds(interval),
-       result](Database& db) { return RecordUsageOn(db, counters, now, len, *result); },
-      [result, done = std::move(done)](const absl::Status& s) {
+      [this, counters = std::move(counters), now, len = absl::ToInt64Seconds(interval), result](
+          Database& db) { return RecordUsageOn(db, *counter_cache_, counters, now, len, *result); },
+      [this, result, done = std::move(done)](const absl::Status& s) {
+        if (!s.ok()) counter_cache_->Clear();
         if (s.ok()) {
           done(std::move(*result));
         } else {

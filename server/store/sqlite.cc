@@ -12,6 +12,9 @@ void Statement::BindInt64(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
 void Statement::BindText(int i, absl::string_view v) {
   sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
 }
+void Statement::BindTextNoCopy(int i, absl::string_view v) {
+  sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+}
 void Statement::BindBlob(int i, absl::string_view v) {
   sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT);
 }
@@ -61,6 +64,10 @@ std::string Statement::ColumnBlob(int i) const {
 bool Statement::ColumnIsNull(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path) {
+  // Before the first connection: no global memory statistics (a process-wide mutex taken on
+  // every allocation; hacd has no use for the figures).
+  static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)configured;
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,

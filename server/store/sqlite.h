@@ -39,6 +39,9 @@ class Statement {
   // Parameters are numbered from 1.
   void BindInt64(int i, int64_t v);
   void BindText(int i, absl::string_view v);
+  // Like BindText without copying: `v` must stay valid until the statement is reset or the
+  // parameter bound again (for hot loops over values that outlive each step).
+  void BindTextNoCopy(int i, absl::string_view v);
   void BindBlob(int i, absl::string_view v);
   void BindNull(int i);
   // Text, or NULL when empty.

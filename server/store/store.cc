@@ -8,6 +8,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "server/store/counter_cache.h"
 #include "common/status_macros.h"
 
 namespace hac::server::store {
@@ -255,7 +256,10 @@ absl::StatusOr<int64_t> ParseJobId(absl::string_view id) {
 }
 
 Store::Store(std::string path, const common::Clock& clock, std::unique_ptr<GroupCommitter> writer)
-    : path_(std::move(path)), clock_(clock), writer_(std::move(writer)) {}
+    : path_(std::move(path)),
+      clock_(clock),
+      counter_cache_(std::make_unique<CounterCache>()),
+      writer_(std::move(writer)) {}
 
 Store::~Store() = default;
 

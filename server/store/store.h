@@ -29,6 +29,8 @@
 
 namespace hac::server::store {
 
+class CounterCache;
+
 class Store {
  public:
   // The schema version this build migrates to.
@@ -155,6 +157,8 @@ class Store {
 
   const std::string path_;
   const common::Clock& clock_;
+  // The ledger's cache of counter state (counter_cache.h); the writer thread's only.
+  std::unique_ptr<CounterCache> counter_cache_;
   std::unique_ptr<GroupCommitter> writer_;
   absl::Mutex pool_mu_;
   std::vector<std::unique_ptr<Database>> readers_ ABSL_GUARDED_BY(pool_mu_);
