@@ -46,7 +46,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ClientConfig& c
     }
     creds = grpc::SslCredentials(options);
   }
-  return grpc::CreateChannel(config.server, creds);
+  // A month's bill of a large tenant is one message of many lines: accept up to 256 MiB
+  // (gRPC's default is 4 MiB).
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(256 << 20);
+  return grpc::CreateCustomChannel(config.server, creds, args);
 }
 
 }  // namespace hac::cli
