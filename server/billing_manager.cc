@@ -490,13 +490,11 @@ absl::StatusOr<hac::v1::Budget> BillingManager::GetBudget(const Principal& calle
   ASSIGN_OR_RETURN(Subject tenant, ResolveTenant(caller, req.tenant(), /*admin_may_omit=*/false));
   hac::v1::Budget out;
   out.set_tenant(tenant.name);
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = budgets_.find(tenant.id);
-    if (it != budgets_.end()) {
-      out.set_monthly_limit_micros(it->second.budget.monthly_limit_micros);
-      out.set_hard_stop(it->second.budget.hard_stop);
-    }
+  ASSIGN_OR_RETURN(std::vector<store::BudgetRecord> budgets, store_.ListBudgets());
+  for (const store::BudgetRecord& b : budgets) {
+    if (b.tenant_id != tenant.id) continue;
+    out.set_monthly_limit_micros(b.monthly_limit_micros);
+    out.set_hard_stop(b.hard_stop);
   }
   std::shared_ptr<const billing::PriceCatalog> catalog = Catalog();
   ASSIGN_OR_RETURN(billing::Bill bill,

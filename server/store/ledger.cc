@@ -271,15 +271,21 @@ void Store::RecordUsageAsync(std::vector<UsageCounterRecord> counters, absl::Tim
   }
   auto result = std::make_shared<UsageRecordResult>();
   writer_->WriteAsync(
-      [this, counters = std::move(counters), now, len = absl::ToInt64Seconds(interval), result](
-          Database& db) { return RecordUsageOn(db, *counter_cache_, counters, now, len, *result); },
-      [this, result, done = std::move(done)](const absl::Status& s) {
+      [this, counters = std::move(counters), now, len = absl::ToInt64Seconds(interval),
+       result](Database& db) {
+        absl::Status s = RecordUsageOn(db, *counter_cache_, counters, now, len, *result);
+        // Rolled back alone: later writes of this batch must not trust what it cached.
         if (!s.ok()) counter_cache_->Clear();
-        if (s.ok()) {
-          done(std::move(*result));
-        } else {
+        return s;
+      },
+      [this, result, done = std::move(done)](const absl::Status& s) {
+        if (!s.ok()) {
+          // The batch failed: what this write cached was rolled back with it.
+          counter_cache_->Clear();
           done(s);
+          return;
         }
+        done(std::move(*result));
       });
 }
 
