@@ -93,6 +93,7 @@ struct Supervisor::Child {
   int err_fd = -1;
   int wake_read = -1;
   int wake_write = -1;  // mu_: written by Cancel() to interrupt poll()
+  std::string log_base;  // <log_dir>/<attempt id>; + ".stdout" / ".stderr"
   int out_log = -1;
   int err_log = -1;
   absl::Time start;
@@ -188,9 +189,9 @@ absl::StatusOr<pid_t> Supervisor::Start(const LaunchSpec& spec) {
   argv.push_back(nullptr);
   const char* workdir = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
 
-  std::string base = absl::StrCat(options_.log_dir, "/", spec.attempt_id);
-  child->out_log = open((base + ".stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  child->err_log = open((base + ".stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  // Log files are created on the first byte of output (Monitor): a job that prints nothing
+  // costs no files, and creating and deleting files is much of what starting a short job costs.
+  child->log_base = absl::StrCat(options_.log_dir, "/", spec.attempt_id);
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, wake_pipe[2] = {-1, -1};
   auto close_all = [&] {
@@ -202,11 +203,10 @@ absl::StatusOr<pid_t> Supervisor::Start(const LaunchSpec& spec) {
       CloseFd(p[1]);
     }
   };
-  if (child->out_log < 0 || child->err_log < 0 || devnull < 0) {
+  if (devnull < 0) {
     int err = errno;
     close_all();
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot open log files ", base, ".stdout/.stderr: ", Errno(err)));
+    return absl::FailedPreconditionError(absl::StrCat("cannot open /dev/null: ", Errno(err)));
   }
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0 ||
       pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -305,13 +305,14 @@ void Supervisor::Monitor(Child* child) {
   const pid_t pid = child->pid;
   struct Stream {
     int* fd;
-    int log;
+    int* log;  // -1 until the first byte
+    const char* suffix;
     OutputStream which;
     int64_t written = 0;
     bool truncated = false;
   };
-  Stream streams[2] = {{&child->out_fd, child->out_log, OutputStream::kStdout},
-                       {&child->err_fd, child->err_log, OutputStream::kStderr}};
+  Stream streams[2] = {{&child->out_fd, &child->out_log, ".stdout", OutputStream::kStdout},
+                       {&child->err_fd, &child->err_log, ".stderr", OutputStream::kStderr}};
   std::string buffer(kMaxChunkBytes, '\0');
 
   ExitInfo info;
@@ -334,10 +335,18 @@ void Supervisor::Monitor(Child* child) {
     }
     int64_t room = std::max<int64_t>(0, options_.log_cap_bytes - s.written);
     int64_t keep = std::min<int64_t>(room, n);
+    if (keep > 0 && *s.log < 0) {
+      const std::string path = child->log_base + s.suffix;
+      *s.log = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+      if (*s.log < 0) {
+        HAC_LOG(WARNING) << "attempt " << child->attempt_id << ": cannot create " << path << ": "
+                         << Errno(errno) << " (its output is still forwarded)";
+      }
+    }
     if (keep > 0) {
       int64_t done = 0;
-      while (done < keep) {
-        ssize_t w = write(s.log, buffer.data() + done, keep - done);
+      while (*s.log >= 0 && done < keep) {
+        ssize_t w = write(*s.log, buffer.data() + done, keep - done);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) break;  // disk full: the chunk is still forwarded
         done += w;
