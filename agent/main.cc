@@ -23,6 +23,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -203,6 +204,8 @@ int main(int argc, char** argv) {
       "See docs/agent.md.");
   hac::common::NormalizeFlagNames(argc, argv);
   hac::common::SetLogTag("hac-agent");
+  // Debian's Abseil is built with mutex deadlock detection on; it costs on every lock (see hacd).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Command line after the config file, so the command line wins; --device and --device-params
   // from the command line replace the config file's.

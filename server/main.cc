@@ -21,6 +21,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/flags.h"
 #include "common/log.h"
@@ -146,6 +147,9 @@ int main(int argc, char** argv) {
   hac::common::NormalizeFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
   hac::common::SetLogTag("hacd");
+  // Debian's Abseil is built with mutex deadlock detection on; it costs on every lock and hacd's
+  // lock order is checked by the thread-safety annotations and the sanitizer builds instead.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Signals are waited for on this thread; every thread created later inherits the mask.
   sigset_t stop_signals;
