@@ -44,6 +44,8 @@ class GroupCommitter {
   int64_t writes() const;
 
  private:
+  // Longest wait for more writers before a transaction starts (only under concurrent load).
+  static constexpr absl::Duration kGatherDelay = absl::Microseconds(500);
   struct Op;
   void Loop();
   // Runs one cached transaction-control statement (BEGIN, SAVEPOINT, COMMIT, ...).
@@ -56,6 +58,7 @@ class GroupCommitter {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t writes_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t last_batch_ ABSL_GUARDED_BY(mu_) = 0;  // writes in the last transaction
   std::thread thread_;
 };
 
