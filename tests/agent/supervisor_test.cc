@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <unistd.h>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -135,6 +136,18 @@ TEST_CASE("Supervisor captures stdout and stderr to log files and forwards the s
   CHECK(ReadAll(h.dir.File("logs/io.stderr")) == "oops\n");
   CHECK(h.Forwarded("io", OutputStream::kStdout) == "hi\nxxx");
   CHECK(h.Forwarded("io", OutputStream::kStderr) == "oops\n");
+}
+
+TEST_CASE("Supervisor creates a log file only for a stream that printed something") {
+  Harness h;
+  REQUIRE(h.supervisor->Start(h.Shell("quiet", "true")).ok());
+  REQUIRE(h.supervisor->Start(h.Shell("errs", "echo oops >&2")).ok());
+  REQUIRE(h.WaitExit("quiet").has_value());
+  REQUIRE(h.WaitExit("errs").has_value());
+  CHECK(access(h.dir.File("logs/quiet.stdout").c_str(), F_OK) != 0);
+  CHECK(access(h.dir.File("logs/quiet.stderr").c_str(), F_OK) != 0);
+  CHECK(access(h.dir.File("logs/errs.stdout").c_str(), F_OK) != 0);
+  CHECK(ReadAll(h.dir.File("logs/errs.stderr")) == "oops\n");
 }
 
 TEST_CASE("Supervisor stops a log file at the cap and flags it truncated") {
