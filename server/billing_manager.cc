@@ -441,6 +441,8 @@ absl::StatusOr<hac::v1::CloseInvoiceResponse> BillingManager::CloseInvoice(
                      PendingAdjustments(tenant, *month, *catalog));
     ASSIGN_OR_RETURN(std::vector<billing::UsageRow> rows,
                      store_.ListUsageRows(tenant.id, tenant.name, month->Start(), month->End()));
+    // Closing a month for everyone skips tenants with nothing to bill: no empty invoices.
+    if (req.tenant().empty() && rows.empty() && adjustments.empty()) continue;
     ASSIGN_OR_RETURN(billing::Invoice invoice,
                      billing::CloseInvoice(tenant.name, *month, rows, *catalog, adjustments, now));
     store::InvoiceRecord record;

@@ -268,6 +268,7 @@ TEST_CASE("A closed invoice never changes; late usage becomes an adjustment on t
   Fixture f;
   f.clock.Set(At("2026-10-31T23:58:00Z"));
   Principal acme = f.Tenant("acme");
+  f.Tenant("idle");  // no usage: closing a month for everyone gives it no invoice
   f.Price("gpu", "", 1 * kUnit, 0, At("2026-10-01T00:00:00Z"));
   const absl::Time assigned = f.clock.Now();
   f.clock.Set(At("2026-10-31T23:59:00Z"));
