@@ -39,6 +39,24 @@ v1::DeviceHealth HealthToProto(device::Health h) {
 
 bool IsExecutable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
 
+
+// The UsageReport message of a batch of counters.
+v1::AgentMessage UsageMessage(const UsageBatch& batch) {
+  v1::AgentMessage m;
+  v1::UsageReport* r = m.mutable_usage();
+  r->set_sequence(batch.sequence);
+  SetTimestamp(batch.time, r->mutable_time());
+  for (const UsageCounterValue& c : batch.counters) {
+    v1::UsageCounter* pc = r->add_counters();
+    pc->set_attempt_id(c.attempt_id);
+    pc->set_device_index(c.device_index);
+    pc->set_allocated_ms(c.allocated_ms);
+    pc->set_active_ms(c.active_ms);
+    pc->set_final(c.final);
+  }
+  return m;
+}
+
 }  // namespace
 
 std::vector<v1::Device> DescribeDevices(const NodeDevices& devices) {
@@ -360,19 +378,8 @@ void AttemptManager::OnOutput(const OutputChunk& chunk) {
 void AttemptManager::SendFinalUsageLocked(Attempt& attempt) {
   UsageBatch batch = meter_.Finish(attempt.id, BusyFn());
   if (batch.counters.empty()) return;
-  v1::AgentMessage m;
-  v1::UsageReport* r = m.mutable_usage();
-  r->set_sequence(batch.sequence);
-  SetTimestamp(batch.time, r->mutable_time());
-  for (const UsageCounterValue& c : batch.counters) {
-    v1::UsageCounter* pc = r->add_counters();
-    pc->set_attempt_id(c.attempt_id);
-    pc->set_device_index(c.device_index);
-    pc->set_allocated_ms(c.allocated_ms);
-    pc->set_active_ms(c.active_ms);
-    pc->set_final(c.final);
-  }
-  attempt.final_usage = *r;
+  v1::AgentMessage m = UsageMessage(batch);
+  attempt.final_usage = m.usage();
   send_(std::move(m));
 }
 
@@ -513,17 +520,7 @@ void AttemptManager::Tick() {
   if (meter_.size() == 0) return;
   UsageBatch batch = meter_.Report(BusyFn());
   if (batch.counters.empty()) return;  // only attempts without devices run
-  v1::AgentMessage m;
-  v1::UsageReport* r = m.mutable_usage();
-  r->set_sequence(batch.sequence);
-  SetTimestamp(batch.time, r->mutable_time());
-  for (const UsageCounterValue& c : batch.counters) {
-    v1::UsageCounter* pc = r->add_counters();
-    pc->set_attempt_id(c.attempt_id);
-    pc->set_device_index(c.device_index);
-    pc->set_allocated_ms(c.allocated_ms);
-    pc->set_active_ms(c.active_ms);
-  }
+  v1::AgentMessage m = UsageMessage(batch);
   send_(std::move(m));
 }
 
