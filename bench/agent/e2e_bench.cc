@@ -27,6 +27,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "hac/v1/admin.grpc.pb.h"
 #include "hac/v1/jobs.grpc.pb.h"
+#include "bench/bench_util.h"
 #include "tests/testing/process.h"
 #include "tests/testing/temp_dir.h"
 
@@ -40,12 +41,7 @@ extern char** environ;
 namespace {
 
 using google::protobuf::util::TimeUtil;
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[static_cast<size_t>(p * static_cast<double>(v.size() - 1))];
-}
+using hac::bench::Percentile;
 
 // fork/exec/wait of /bin/true on `workers` threads for `d`.
 double ForkExecRate(int workers, absl::Duration d) {

@@ -39,6 +39,7 @@
 #include "hac/v1/billing.grpc.pb.h"
 #include "hac/v1/jobs.grpc.pb.h"
 #include "hac/v1/nodes.grpc.pb.h"
+#include "bench/bench_util.h"
 #include "tests/testing/process.h"
 #include "tests/testing/temp_dir.h"
 
@@ -56,21 +57,7 @@ using Stream = grpc::ClientReaderWriter<hac::v1::AgentMessage, hac::v1::ServerMe
 
 constexpr double kTargetPerSecond = 100'000;
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  size_t k = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
-
-double Metric(const std::string& text, const std::string& name) {
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (absl::StartsWith(line, name + " ")) {
-      return std::stod(std::string(line.substr(name.size() + 1)));
-    }
-  }
-  return -1;
-}
+using hac::bench::Percentile;
 
 std::string LoadAverage() {
   std::string s;
@@ -352,7 +339,8 @@ std::pair<double, double> CommitGauges(hac::v1::JobService::Stub& jobs, const st
   auto ctx = Authed(token);
   (void)jobs.SubmitJob(ctx.get(), req, &resp);
   const std::string text = hac::testing::HttpGet(metrics, "/metrics").value_or("");
-  return {Metric(text, "hac_store_commit_batches"), Metric(text, "hac_store_commit_writes")};
+  return {hac::bench::MetricSample(text, "hac_store_commit_batches").value_or(-1),
+          hac::bench::MetricSample(text, "hac_store_commit_writes").value_or(-1)};
 }
 
 int Fail(const std::string& why) {

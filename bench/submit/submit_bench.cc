@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "hac/v1/admin.grpc.pb.h"
 #include "hac/v1/jobs.grpc.pb.h"
+#include "bench/bench_util.h"
 #include "tests/testing/process.h"
 #include "tests/testing/temp_dir.h"
 
@@ -32,18 +33,11 @@ ABSL_FLAG(std::string, hacd, HAC_BIN_DIR "/bin/hacd", "hacd binary to start");
 
 namespace {
 
-double Percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  size_t k = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
+using hac::bench::Percentile;
 
-double Metric(const std::string& text, const std::string& name) {
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (absl::StartsWith(line, name + " ")) return std::stod(std::string(line.substr(name.size() + 1)));
-  }
-  return 0;
+// A /metrics sample, 0 when absent.
+double MetricValue(const std::string& text, const std::string& name) {
+  return hac::bench::MetricSample(text, name).value_or(0);
 }
 
 }  // namespace
@@ -90,7 +84,7 @@ int main(int argc, char** argv) {
     token = resp.token();
   }
   const std::string bearer = "Bearer " + token;
-  const double batches0 = Metric(hac::testing::HttpGet(metrics, "/metrics").value_or(""),
+  const double batches0 = MetricValue(hac::testing::HttpGet(metrics, "/metrics").value_or(""),
                                  "hac_store_commit_batches");
 
   std::atomic<bool> stop{false};
@@ -132,7 +126,7 @@ int main(int argc, char** argv) {
   const double n = static_cast<double>(all.size());
   const double rate = n / elapsed;
   const double p50 = Percentile(all, 0.50), p99 = Percentile(all, 0.99);
-  const double batches = Metric(hac::testing::HttpGet(metrics, "/metrics").value_or(""),
+  const double batches = MetricValue(hac::testing::HttpGet(metrics, "/metrics").value_or(""),
                                 "hac_store_commit_batches") - batches0;
   hacd->Signal(SIGTERM);
   hacd->Wait(absl::Seconds(30));
