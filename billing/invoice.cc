@@ -50,10 +50,21 @@ absl::StatusOr<Invoice> CloseInvoice(std::string_view tenant_id, Month month,
                                      absl::Span<const UsageRow> rows, const PriceCatalog& catalog,
                                      absl::Span<const BillLine> adjustments, absl::Time now,
                                      const RatingOptions& options) {
+  absl::StatusOr<Bill> bill = RateMonth(tenant_id, rows, catalog, month, options);
+  if (!bill.ok()) return bill.status();
+  return CloseInvoice(month, *std::move(bill), adjustments, now);
+}
+
+absl::StatusOr<Invoice> CloseInvoice(Month month, Bill bill,
+                                     absl::Span<const BillLine> adjustments, absl::Time now) {
   if (now < month.End()) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot close ", month.ToString(), " before it ends at ",
                      absl::FormatTime(month.End(), absl::UTCTimeZone())));
+  }
+  if (bill.from != month.Start() || bill.to != month.End()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the bill to close is not the bill of ", month.ToString()));
   }
   for (const BillLine& a : adjustments) {
     if (a.kind != LineKind::kAdjustment || !a.adjusts.has_value() || !(*a.adjusts < month)) {
@@ -63,15 +74,14 @@ absl::StatusOr<Invoice> CloseInvoice(std::string_view tenant_id, Month month,
                                                      month.ToString()));
     }
   }
-  absl::StatusOr<Bill> bill = RateMonth(tenant_id, rows, catalog, month, options);
-  if (!bill.ok()) return bill.status();
   for (const BillLine& a : adjustments) {
-    absl::StatusOr<Money> total = CheckedAdd(bill->total, a.amount);
+    absl::StatusOr<Money> total = CheckedAdd(bill.total, a.amount);
     if (!total.ok()) return total.status();
-    bill->total = *total;
-    bill->lines.push_back(a);
+    bill.total = *total;
+    bill.lines.push_back(a);
   }
-  return Invoice(std::string(tenant_id), month, now, *std::move(bill));
+  std::string tenant_id = bill.tenant_id;
+  return Invoice(std::move(tenant_id), month, now, std::move(bill));
 }
 
 absl::StatusOr<std::vector<BillLine>> AdjustmentLines(const Invoice& closed, const Bill& current,

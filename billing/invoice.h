@@ -66,6 +66,10 @@ absl::StatusOr<Invoice> CloseInvoice(std::string_view tenant_id, Month month,
                                      absl::Span<const UsageRow> rows, const PriceCatalog& catalog,
                                      absl::Span<const BillLine> adjustments, absl::Time now,
                                      const RatingOptions& options = {});
+// The same from the month's bill already rated (RateMonth or a UsageRater over the month);
+// INVALID_ARGUMENT if `bill` is not exactly that month's.
+absl::StatusOr<Invoice> CloseInvoice(Month month, Bill bill,
+                                     absl::Span<const BillLine> adjustments, absl::Time now);
 
 // The adjustment lines that bring what was billed for `closed`'s month up to `current` (a fresh
 // RateMonth of that month with the same tenant and options). `already_adjusted` are adjustment

@@ -19,9 +19,9 @@ namespace {
 constexpr int kAllocated = 0;
 constexpr int kActive = 1;
 
-absl::Status Overflow(const UsageRow& row) {
-  return absl::OutOfRangeError(absl::StrCat("amount overflow while rating job \"", row.job_id,
-                                            "\" attempt \"", row.attempt_id,
+absl::Status Overflow(const std::string& job_id, const std::string& attempt_id) {
+  return absl::OutOfRangeError(absl::StrCat("amount overflow while rating job \"", job_id,
+                                            "\" attempt \"", attempt_id,
                                             "\": exceeds the int64 micro-unit range"));
 }
 
@@ -33,10 +33,10 @@ bool WholeMinute(absl::Time t) {
          absl::FromUnixSeconds(absl::ToUnixSeconds(t)) == t && absl::ToUnixSeconds(t) % 60 == 0;
 }
 
-// A catalog lookup result remembered for the sweep, as whole Unix seconds.
+// A catalog lookup result remembered for the pass, as whole Unix seconds.
 struct CachedPrice {
-  const std::string* device_class = nullptr;  // points into a row that outlives the rating
-  const std::string* device_model = nullptr;
+  std::string device_class;
+  std::string device_model;
   const PriceEntry* entry = nullptr;
   int64_t from_s = 0;
   int64_t until_s = 0;
@@ -48,13 +48,38 @@ struct PeriodUse {
   std::array<int64_t, 2> ms = {0, 0};
 };
 
-// One rating pass. Rows arrive in (job, attempt, device, interval_start) order; each
-// (attempt, device) group is rounded when it ends, each job's lines are sorted and appended to
-// the bill when the job ends.
-class Rater {
+// What a pass keeps of the current (attempt, device) group: its first row's names.
+struct GroupKey {
+  std::string job_id;
+  std::string attempt_id;
+  std::string device_id;
+  std::string device_class;
+  std::string device_model;
+};
+
+absl::Status ValidatePeriod(absl::Time from, absl::Time to) {
+  if (!WholeMinute(from) || !WholeMinute(to)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bill period [", absl::FormatTime(from, absl::UTCTimeZone()), ", ",
+        absl::FormatTime(to, absl::UTCTimeZone()), ") must start and end on whole UTC minutes"));
+  }
+  if (from >= to) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bill period [", absl::FormatTime(from, absl::UTCTimeZone()), ", ",
+                     absl::FormatTime(to, absl::UTCTimeZone()), ") must not be empty"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// One rating pass. Rows arrive one at a time in (job, attempt, device, interval_start) order and
+// need not outlive Add: each (attempt, device) group is rounded when it ends, each job's lines are
+// sorted and appended to the bill when the job ends.
+class RatingPass {
  public:
-  Rater(std::string_view tenant_id, const PriceCatalog& catalog, absl::Time from, absl::Time to,
-        const RatingOptions& options)
+  RatingPass(std::string_view tenant_id, const PriceCatalog& catalog, absl::Time from,
+             absl::Time to, const RatingOptions& options)
       : tenant_(tenant_id),
         catalog_(catalog),
         options_(options),
@@ -69,74 +94,108 @@ class Rater {
   // Room for the expected number of lines, so that a large bill is not copied while it grows.
   void Reserve(size_t lines) { bill_.lines.reserve(lines); }
 
-  // Rates rows at(0..n-1). When `stop_if_unsorted`, returns false as soon as two rows are out of
-  // order (the caller then sorts and starts a fresh Rater); otherwise rows must be sorted.
-  template <typename RowAt>
-  absl::StatusOr<bool> Sweep(size_t n, const RowAt& at, bool stop_if_unsorted) {
-    const UsageRow* prev = nullptr;
-    int64_t prev_s = 0;
-    for (size_t k = 0; k < n; ++k) {
-      const UsageRow& r = at(k);
-      const int64_t s = absl::ToUnixSeconds(r.interval_start);
-      if (s < from_s_ || s >= to_s_) continue;
-      RETURN_IF_ERROR(CheckRow(r, s));
-      int job_cmp = 1;
-      int group_cmp = 1;
-      if (prev != nullptr) {
-        job_cmp = Sign(r.job_id.compare(prev->job_id));
-        group_cmp = job_cmp;
-        if (group_cmp == 0) group_cmp = Sign(r.attempt_id.compare(prev->attempt_id));
-        if (group_cmp == 0) group_cmp = Sign(r.device_id.compare(prev->device_id));
-        if (group_cmp < 0 || (group_cmp == 0 && s < prev_s)) {
-          if (stop_if_unsorted) return false;
-          return absl::InternalError("rating: rows not in order after sorting");
-        }
-        if (group_cmp == 0 && s == prev_s) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("duplicate usage row: job \"", r.job_id, "\" attempt \"", r.attempt_id,
-                           "\" device \"", r.device_id, "\" interval ",
-                           absl::FormatTime(r.interval_start, absl::UTCTimeZone()),
-                           " appears twice; the store keeps one row per interval"));
-        }
+  // Rates one row. Returns false, changing nothing, when the row comes before the previous one
+  // in rating order.
+  absl::StatusOr<bool> Add(const UsageRow& r) {
+    if (r.interval_length != length_) {
+      if (absl::Status s = ValidateUsageLength(r.interval_length); !s.ok()) {
+        return ValidateUsageRow(r);
       }
-      if (group_cmp != 0) {
-        if (prev != nullptr) {
-          RETURN_IF_ERROR(FinishGroup());
-          if (job_cmp != 0) {
-            RETURN_IF_ERROR(FlushJob());
-          } else if (Sign(r.attempt_id.compare(prev->attempt_id)) != 0) {
-            attempt_lines_begin_ = bill_.lines.size();
-          }
-        }
-        group_ = &r;
-      } else if (r.device_class != group_->device_class || r.device_model != group_->device_model) {
+      length_ = r.interval_length;
+      length_s_ = absl::ToInt64Seconds(length_);
+    }
+    const int64_t s = absl::ToUnixSeconds(r.interval_start);
+    const int64_t end_s = s + length_s_;
+    if (s < from_s_ || s >= to_s_) {
+      if (s < from_s_ && end_s > from_s_) return Straddles(r, "the start of the bill period");
+      return true;
+    }
+    if (end_s > to_s_) return Straddles(r, "the end of the bill period");
+    RETURN_IF_ERROR(CheckRow(r, s));
+    int job_cmp = 1;
+    int group_cmp = 1;
+    if (in_group_) {
+      job_cmp = Sign(r.job_id.compare(group_.job_id));
+      group_cmp = job_cmp;
+      if (group_cmp == 0) group_cmp = Sign(r.attempt_id.compare(group_.attempt_id));
+      if (group_cmp == 0) group_cmp = Sign(r.device_id.compare(group_.device_id));
+      if (group_cmp < 0 || (group_cmp == 0 && s < prev_s_)) return false;
+      if (group_cmp == 0 && s == prev_s_) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("duplicate usage row: job \"", r.job_id, "\" attempt \"", r.attempt_id,
+                         "\" device \"", r.device_id, "\" interval ",
+                         absl::FormatTime(r.interval_start, absl::UTCTimeZone()),
+                         " appears twice; the store keeps one row per interval"));
+      }
+      if (group_cmp == 0 && s < prev_end_s_) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "usage row: device \"", r.device_id, "\" of attempt \"", r.attempt_id, "\" is ",
-            group_->device_class, "/", group_->device_model, " in one interval and ",
-            r.device_class, "/", r.device_model, " in another; a device keeps its model"));
+            "usage rows overlap: attempt \"", r.attempt_id, "\" device \"", r.device_id,
+            "\" has a row starting at ", absl::FormatTime(r.interval_start, absl::UTCTimeZone()),
+            " before the previous one ends"));
       }
-      if (group_cmp != 0 || s < price_.from_s || s >= price_.until_s) {
-        RETURN_IF_ERROR(FindPrice(r, s));
-      }
-      if (periods_.empty() || periods_.back().entry != price_.entry) {
-        periods_.push_back(PeriodUse{price_.entry, {0, 0}});
-      }
-      // Cannot overflow: each row adds at most 60,000 ms.
-      periods_.back().ms[kAllocated] += r.allocated_ms;
-      periods_.back().ms[kActive] += r.active_ms;
-      prev = &r;
-      prev_s = s;
     }
-    if (prev != nullptr) {
-      RETURN_IF_ERROR(FinishGroup());
-      RETURN_IF_ERROR(FlushJob());
+    if (group_cmp != 0) {
+      if (in_group_) {
+        RETURN_IF_ERROR(FinishGroup());
+        if (job_cmp != 0) {
+          RETURN_IF_ERROR(FlushJob());
+        } else if (r.attempt_id != group_.attempt_id) {
+          attempt_lines_begin_ = bill_.lines.size();
+        }
+      }
+      // Copy only what changed: rows of one job, or one model, come together.
+      if (job_cmp != 0) group_.job_id = r.job_id;
+      if (r.attempt_id != group_.attempt_id) group_.attempt_id = r.attempt_id;
+      group_.device_id = r.device_id;
+      if (r.device_class != group_.device_class) group_.device_class = r.device_class;
+      if (r.device_model != group_.device_model) group_.device_model = r.device_model;
+      in_group_ = true;
+    } else if (r.device_class != group_.device_class || r.device_model != group_.device_model) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "usage row: device \"", r.device_id, "\" of attempt \"", r.attempt_id, "\" is ",
+          group_.device_class, "/", group_.device_model, " in one interval and ", r.device_class,
+          "/", r.device_model, " in another; a device keeps its model"));
     }
+    if (group_cmp != 0 || s < price_.from_s || s >= price_.until_s) {
+      RETURN_IF_ERROR(FindPrice(r, s));
+    }
+    if (end_s > price_.until_s) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "usage row of attempt \"", r.attempt_id, "\" device \"", r.device_id, "\" from ",
+          absl::FormatTime(r.interval_start, absl::UTCTimeZone()), " for ",
+          absl::FormatDuration(r.interval_length), " spans the price change at ",
+          absl::FormatTime(absl::FromUnixSeconds(price_.until_s), absl::UTCTimeZone()),
+          "; rate its intervals instead"));
+    }
+    if (periods_.empty() || periods_.back().entry != price_.entry) {
+      periods_.push_back(PeriodUse{price_.entry, {0, 0}});
+    }
+    // Cannot overflow: each row adds at most its length (a month at most) in ms.
+    periods_.back().ms[kAllocated] += r.allocated_ms;
+    periods_.back().ms[kActive] += r.active_ms;
+    prev_s_ = s;
+    prev_end_s_ = end_s;
     return true;
   }
 
-  Bill TakeBill() { return std::move(bill_); }
+  absl::StatusOr<Bill> Finish() {
+    if (in_group_) {
+      RETURN_IF_ERROR(FinishGroup());
+      RETURN_IF_ERROR(FlushJob());
+      in_group_ = false;
+    }
+    return std::move(bill_);
+  }
 
  private:
+  absl::Status Straddles(const UsageRow& r, const char* what) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "usage row of attempt \"", r.attempt_id, "\" device \"", r.device_id, "\" from ",
+        absl::FormatTime(r.interval_start, absl::UTCTimeZone()), " for ",
+        absl::FormatDuration(r.interval_length), " straddles ", what,
+        "; a row must lie inside one period"));
+  }
+
   // The cheap per-row checks; on failure ValidateUsageRow words the message.
   absl::Status CheckRow(const UsageRow& r, int64_t s) {
     if (r.tenant_id != tenant_) {
@@ -144,18 +203,12 @@ class Rater {
           absl::StrCat("usage row of attempt \"", r.attempt_id, "\" belongs to tenant \"",
                        r.tenant_id, "\", not to \"", bill_.tenant_id, "\" whose bill this is"));
     }
-    bool ok = !r.job_id.empty() && !r.attempt_id.empty() && !r.device_class.empty();
-    if (ok && r.interval_length != interval_) {
-      ok = ValidateUsageInterval(r.interval_length).ok();
-      if (ok) {
-        interval_ = r.interval_length;
-        interval_s_ = absl::ToInt64Seconds(interval_);
-      }
+    const int64_t limit_ms = length_s_ * 1000;
+    if (!r.job_id.empty() && !r.attempt_id.empty() && !r.device_class.empty() &&
+        absl::FromUnixSeconds(s) == r.interval_start && r.allocated_ms >= 0 &&
+        r.allocated_ms <= limit_ms && r.active_ms >= 0 && r.active_ms <= limit_ms) {
+      return absl::OkStatus();
     }
-    ok = ok && s % interval_s_ == 0 && absl::FromUnixSeconds(s) == r.interval_start &&
-         r.allocated_ms >= 0 && r.allocated_ms <= interval_s_ * 1000 && r.active_ms >= 0 &&
-         r.active_ms <= interval_s_ * 1000;
-    if (ok) return absl::OkStatus();
     absl::Status st = ValidateUsageRow(r);
     return st.ok() ? absl::InvalidArgumentError("usage row failed validation") : st;
   }
@@ -163,7 +216,7 @@ class Rater {
   absl::Status FindPrice(const UsageRow& r, int64_t s) {
     for (const CachedPrice& c : cache_) {
       if (c.entry != nullptr && s >= c.from_s && s < c.until_s &&
-          *c.device_model == r.device_model && *c.device_class == r.device_class) {
+          c.device_model == r.device_model && c.device_class == r.device_class) {
         price_ = c;
         return absl::OkStatus();
       }
@@ -171,7 +224,7 @@ class Rater {
     absl::StatusOr<PricePeriod> p =
         catalog_.Lookup(r.device_class, r.device_model, r.interval_start);
     if (!p.ok()) return p.status();
-    price_ = CachedPrice{&r.device_class, &r.device_model, p->entry, absl::ToUnixSeconds(p->from),
+    price_ = CachedPrice{r.device_class, r.device_model, p->entry, absl::ToUnixSeconds(p->from),
                          absl::ToUnixSeconds(p->until)};
     cache_[next_slot_] = price_;
     next_slot_ = (next_slot_ + 1) % cache_.size();
@@ -180,7 +233,7 @@ class Rater {
 
   // Rounds the finished (attempt, device) group and adds it to the job's lines.
   absl::Status FinishGroup() {
-    const UsageRow& g = *group_;
+    const GroupKey& g = group_;
     const size_t n = periods_.size();
     std::array<int64_t, 2> billed_total = {0, 0};
     std::array<int64_t, 2> earlier = {0, 0};  // seconds billed to all periods but the last
@@ -209,7 +262,7 @@ class Rater {
         int64_t amount = 0;
         if (__builtin_mul_overflow(c.rate.micros(), seconds[m], &amount) ||
             __builtin_add_overflow(c.amount.micros(), amount, &amount)) {
-          return Overflow(g);
+          return Overflow(g.job_id, g.attempt_id);
         }
         c.amount = Money::FromMicros(amount);
         c.used_ms += p.ms[m];
@@ -218,7 +271,7 @@ class Rater {
       int64_t line_amount = 0;
       if (__builtin_add_overflow(line.allocated.amount.micros(), line.active.amount.micros(),
                                  &line_amount)) {
-        return Overflow(g);
+        return Overflow(g.job_id, g.attempt_id);
       }
       line.amount = Money::FromMicros(line_amount);
     }
@@ -228,7 +281,7 @@ class Rater {
 
   // The line of the current job for (attempt if per-attempt, class, model, entry), created at
   // the end of the bill if new: a job's lines are built in place at the bill's tail.
-  BillLine& LineFor(const UsageRow& g, const PriceEntry* entry) {
+  BillLine& LineFor(const GroupKey& g, const PriceEntry* entry) {
     // Lines of earlier attempts of this job never match in per-attempt mode.
     const size_t begin = options_.per_attempt_lines ? attempt_lines_begin_ : job_lines_begin_;
     for (size_t i = begin; i < bill_.lines.size(); ++i) {
@@ -282,46 +335,73 @@ class Rater {
   const int64_t to_s_;
   Bill bill_;
 
-  absl::Duration interval_ = absl::ZeroDuration();  // last validated interval length
-  int64_t interval_s_ = 1;
+  absl::Duration length_ = absl::InfiniteDuration();  // last validated row length
+  int64_t length_s_ = 1;
 
   std::array<CachedPrice, 8> cache_;
   size_t next_slot_ = 0;
   CachedPrice price_;  // price of the current row
 
-  const UsageRow* group_ = nullptr;  // first row of the current (attempt, device)
+  bool in_group_ = false;
+  GroupKey group_;  // the current (attempt, device)
+  int64_t prev_s_ = 0;      // start and end of the group's previous row
+  int64_t prev_end_s_ = 0;
   absl::InlinedVector<PeriodUse, 4> periods_;
   size_t job_lines_begin_ = 0;      // the current job's lines are bill_.lines[job_lines_begin_..]
   size_t attempt_lines_begin_ = 0;  // and the current attempt's from here
   std::vector<const PriceEntry*> job_line_entries_;  // entry of each of the job's lines
 };
 
-}  // namespace
+UsageRater::UsageRater(std::string_view tenant_id, const PriceCatalog& catalog, absl::Time from,
+                       absl::Time to, const RatingOptions& options)
+    : status_(ValidatePeriod(from, to)) {
+  if (status_.ok()) pass_ = std::make_unique<RatingPass>(tenant_id, catalog, from, to, options);
+}
+
+UsageRater::~UsageRater() = default;
+
+void UsageRater::Reserve(size_t lines) {
+  if (pass_ != nullptr) pass_->Reserve(lines);
+}
+
+absl::Status UsageRater::Add(const UsageRow& row) {
+  if (!status_.ok()) return status_;
+  absl::StatusOr<bool> in_order = pass_->Add(row);
+  if (!in_order.ok()) {
+    status_ = in_order.status();
+  } else if (!*in_order) {
+    status_ = absl::InvalidArgumentError(absl::StrCat(
+        "usage rows out of order: job \"", row.job_id, "\" attempt \"", row.attempt_id,
+        "\" device \"", row.device_id, "\" at ",
+        absl::FormatTime(row.interval_start, absl::UTCTimeZone()),
+        " comes after a later row; rows must be sorted by job, attempt, device and start"));
+  }
+  return status_;
+}
+
+absl::StatusOr<Bill> UsageRater::Finish() {
+  if (!status_.ok()) return status_;
+  status_ = absl::FailedPreconditionError("UsageRater::Finish was already called");
+  return pass_->Finish();
+}
 
 absl::StatusOr<Bill> RateUsage(std::string_view tenant_id, absl::Span<const UsageRow> rows,
                                const PriceCatalog& catalog, absl::Time from, absl::Time to,
                                const RatingOptions& options) {
-  if (!WholeMinute(from) || !WholeMinute(to)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bill period [", absl::FormatTime(from, absl::UTCTimeZone()), ", ",
-        absl::FormatTime(to, absl::UTCTimeZone()), ") must start and end on whole UTC minutes"));
-  }
-  if (from >= to) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bill period [", absl::FormatTime(from, absl::UTCTimeZone()), ", ",
-                     absl::FormatTime(to, absl::UTCTimeZone()), ") must not be empty"));
-  }
+  RETURN_IF_ERROR(ValidatePeriod(from, to));
   {
-    Rater rater(tenant_id, catalog, from, to, options);
+    RatingPass pass(tenant_id, catalog, from, to, options);
     // Typical store output has a few rows per (attempt, device); unused capacity costs nothing.
-    rater.Reserve(rows.size() / 4 + 1);
-    absl::StatusOr<bool> in_order = rater.Sweep(
-        rows.size(), [&](size_t k) -> const UsageRow& { return rows[k]; }, true);
-    if (!in_order.ok()) return in_order.status();
-    if (*in_order) return rater.TakeBill();
+    pass.Reserve(rows.size() / 4 + 1);
+    bool in_order = true;
+    for (const UsageRow& row : rows) {
+      ASSIGN_OR_RETURN(in_order, pass.Add(row));
+      if (!in_order) break;
+    }
+    if (in_order) return pass.Finish();
   }
   // Not in store order: sort the period's row indices by (job, attempt, device, interval_start)
-  // and sweep again. Comparing strings of randomly placed rows is cache-hostile, so jobs are
+  // and rate again. Comparing strings of randomly placed rows is cache-hostile, so jobs are
   // first ranked once (interned, then their distinct ids sorted) and most comparisons are
   // between two integers; only rows of the same job compare strings.
   struct SortKey {
@@ -332,11 +412,7 @@ absl::StatusOr<Bill> RateUsage(std::string_view tenant_id, absl::Span<const Usag
   std::vector<absl::string_view> job_ids;
   {
     absl::flat_hash_map<absl::string_view, uint64_t> job_index;
-    const int64_t from_s = absl::ToUnixSeconds(from);
-    const int64_t to_s = absl::ToUnixSeconds(to);
     for (size_t k = 0; k < rows.size(); ++k) {
-      const int64_t t = absl::ToUnixSeconds(rows[k].interval_start);
-      if (t < from_s || t >= to_s) continue;
       const absl::string_view job(rows[k].job_id.data(), rows[k].job_id.size());
       auto [it, inserted] = job_index.try_emplace(job, job_ids.size());
       if (inserted) job_ids.push_back(job);
@@ -358,12 +434,13 @@ absl::StatusOr<Bill> RateUsage(std::string_view tenant_id, absl::Span<const Usag
     if (int c = x.device_id.compare(y.device_id)) return c < 0;
     return x.interval_start < y.interval_start;
   });
-  Rater rater(tenant_id, catalog, from, to, options);
-  rater.Reserve(rows.size() / 4 + 1);
-  absl::StatusOr<bool> in_order = rater.Sweep(
-      keys.size(), [&](size_t k) -> const UsageRow& { return rows[keys[k].row]; }, false);
-  if (!in_order.ok()) return in_order.status();
-  return rater.TakeBill();
+  RatingPass pass(tenant_id, catalog, from, to, options);
+  pass.Reserve(rows.size() / 4 + 1);
+  for (const SortKey& key : keys) {
+    ASSIGN_OR_RETURN(bool in_order, pass.Add(rows[key.row]));
+    if (!in_order) return absl::InternalError("rating: rows not in order after sorting");
+  }
+  return pass.Finish();
 }
 
 absl::StatusOr<Bill> RateMonth(std::string_view tenant_id, absl::Span<const UsageRow> rows,

@@ -20,16 +20,23 @@
 //   seconds, rate and amount. Lines are ordered by job, attempt, class, model, price
 //   effective_from.
 // Periods: a row belongs to a bill iff its interval_start is in [from, to); from and to must be
-//   whole minutes, so an interval never straddles the period's edges. A calendar month is one
-//   such period (Month in month.h). An attempt that spans two periods is rounded in each.
+//   whole minutes, so a ledger interval never straddles the period's edges; a row that does is
+//   INVALID_ARGUMENT. A calendar month is one such period (Month in month.h). An attempt that
+//   spans two periods is rounded in each.
+// Summed rows: a row may sum consecutive intervals of one (attempt, device) (usage.h); the result
+//   is the same as rating the intervals, because rounding sums each group's milliseconds first.
+//   A row that spans a price change cannot be split exactly and is FAILED_PRECONDITION; whoever
+//   summed it then rates the intervals instead.
 //
 // Speed: rows sorted by (job_id, attempt_id, device_id, interval_start), as the store returns
 // them with ORDER BY, are rated in one linear sweep with a small cache of price lookups; any other
-// order is accepted and sorted first (by index, rows are not copied).
+// order is accepted by RateUsage and sorted first (by index, rows are not copied). UsageRater
+// rates sorted rows as they come, without holding them.
 #ifndef HAC_BILLING_RATING_H_
 #define HAC_BILLING_RATING_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -121,6 +128,35 @@ absl::StatusOr<Bill> RateUsage(std::string_view tenant_id, absl::Span<const Usag
 absl::StatusOr<Bill> RateMonth(std::string_view tenant_id, absl::Span<const UsageRow> rows,
                                const PriceCatalog& catalog, Month month,
                                const RatingOptions& options = {});
+
+class RatingPass;
+
+// Rates rows one at a time, without holding them (a bill read from the store row by row).
+// Rows must come sorted by (job_id, attempt_id, device_id, interval_start); a row out of that
+// order is INVALID_ARGUMENT. The errors are RateUsage's; the first one sticks: every later Add
+// and Finish return it. Owned by the caller; not thread-safe.
+//
+//   UsageRater rater("t-1", catalog, month.Start(), month.End());
+//   for (const UsageRow& row : rows) RETURN_IF_ERROR(rater.Add(row));
+//   ASSIGN_OR_RETURN(Bill bill, rater.Finish());
+class UsageRater {
+ public:
+  UsageRater(std::string_view tenant_id, const PriceCatalog& catalog, absl::Time from,
+             absl::Time to, const RatingOptions& options = {});
+  ~UsageRater();
+  UsageRater(const UsageRater&) = delete;
+  UsageRater& operator=(const UsageRater&) = delete;
+
+  // Room for `lines` bill lines.
+  void Reserve(size_t lines);
+  absl::Status Add(const UsageRow& row);
+  // The bill; call once, after the last Add.
+  absl::StatusOr<Bill> Finish();
+
+ private:
+  absl::Status status_;
+  std::unique_ptr<RatingPass> pass_;
+};
 
 // The exact sum of the lines' amounts; OUT_OF_RANGE on overflow.
 absl::StatusOr<Money> SumLines(absl::Span<const BillLine> lines);

@@ -14,6 +14,12 @@
 //     over those intervals, or attributed to the interval of the report if that one has room;
 //   - a device keeps its class and model for the whole attempt.
 // RateUsage (rating.h) checks all of this and returns INVALID_ARGUMENT naming the row otherwise.
+//
+// A row may also sum consecutive intervals of one (attempt, device) that lie under one price (the
+// store's monthly totals do): it then covers [interval_start, interval_start + interval_length)
+// from its first interval's start to its last one's end, and its milliseconds are the sum.
+// Rating such rows gives the same bill as rating the intervals (rounding is per (attempt,
+// device, meter) over the period, never per row).
 #ifndef HAC_BILLING_USAGE_H_
 #define HAC_BILLING_USAGE_H_
 
@@ -27,6 +33,8 @@ namespace hac::billing {
 
 inline constexpr absl::Duration kDefaultUsageInterval = absl::Seconds(60);
 inline constexpr absl::Duration kMinUsageInterval = absl::Seconds(1);
+// The longest row: a calendar month.
+inline constexpr absl::Duration kMaxUsageRowLength = absl::Hours(31 * 24);
 
 // Usage of one device by one attempt during one interval. Plain value: owned by whoever holds it,
 // not synchronized (share it read-only or copy it). Invariant: the contract above, which
@@ -38,9 +46,10 @@ struct UsageRow {
   std::string device_id{};     // the device's UUID; distinguishes the devices of one attempt
   std::string device_class{};  // "gpu", "npu"
   std::string device_model{};  // "emu-a100"
-  // Start of the interval, a multiple of interval_length since the Unix epoch.
+  // Start of the interval, whole seconds (the ledger aligns it to a multiple of its length).
   absl::Time interval_start{};
-  // Whole seconds, 1..60, dividing 60.
+  // Whole seconds: the ledger's interval (1..60, dividing 60), or up to kMaxUsageRowLength for
+  // a row that sums intervals.
   absl::Duration interval_length = kDefaultUsageInterval;
   // Milliseconds the device was held by the attempt within the interval.
   int64_t allocated_ms = 0;
@@ -54,10 +63,14 @@ struct UsageRow {
 // INVALID_ARGUMENT otherwise.
 absl::Status ValidateUsageInterval(absl::Duration length);
 
+// OK if `length` is a whole number of seconds between 1 s and kMaxUsageRowLength (a row's
+// length); INVALID_ARGUMENT otherwise.
+absl::Status ValidateUsageLength(absl::Duration length);
+
 // The start of the interval of `length` (valid per ValidateUsageInterval) containing `t`.
 absl::Time UsageIntervalStart(absl::Time t, absl::Duration length);
 
-// OK if `row` satisfies the contract above on its own (interval, alignment, ranges, names).
+// OK if `row` satisfies the contract above on its own (length, whole seconds, ranges, names).
 absl::Status ValidateUsageRow(const UsageRow& row);
 
 }  // namespace hac::billing

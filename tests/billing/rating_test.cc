@@ -116,6 +116,67 @@ TEST_CASE("A price change mid-attempt splits the charge exactly at the boundary"
   CHECK(bill.total == Micros(143'000'000));
 }
 
+TEST_CASE("Summed rows rate exactly like their intervals; one over a price change is refused") {
+  PriceCatalog catalog = StandardCatalog();
+  const absl::Time change = kNov + absl::Minutes(10);
+  RequireOk(catalog.Add({.device_class = "gpu",
+                         .device_model = "emu-a100",
+                         .allocated_rate = Micros(2'000'000),
+                         .active_rate = Micros(1'000'000),
+                         .effective_from = change}));
+  // Five minutes before the change, two after, two devices, one of them idle.
+  std::vector<UsageRow> intervals;
+  for (int m = 5; m <= 11; ++m) {
+    const absl::Time t = kNov + absl::Minutes(m);
+    intervals.push_back(Row("j-7", "j-7.1", "d0", "gpu", "emu-a100", t, 60'000, 1'000 * m + 7));
+    intervals.push_back(Row("j-7", "j-7.1", "d1", "gpu", "emu-a100", t, 59'999, 0));
+  }
+  std::vector<UsageRow> summed;
+  for (const char* device : {"d0", "d1"}) {
+    for (auto [from, to] : {std::pair{5, 10}, std::pair{10, 12}}) {
+      UsageRow r = Row("j-7", "j-7.1", device, "gpu", "emu-a100", kNov + absl::Minutes(from), 0, 0);
+      r.interval_length = absl::Minutes(to - from);
+      for (const UsageRow& i : intervals) {
+        const absl::Time t = i.interval_start;
+        if (i.device_id == device && t >= r.interval_start &&
+            t < r.interval_start + r.interval_length) {
+          r.allocated_ms += i.allocated_ms;
+          r.active_ms += i.active_ms;
+        }
+      }
+      summed.push_back(r);
+    }
+  }
+  const Bill by_interval = Rate(intervals, catalog);
+  // A summed row's usage is rated as a whole: the same lines, the same total, to the micro-unit.
+  const Bill by_sum = Rate(summed, catalog);
+  CHECK(by_sum == by_interval);
+  REQUIRE(by_sum.lines.size() == 2);
+  // d0: 300 s before the change, 120 s after. d1: 419,993 ms round up to 420 s; the earlier
+  // period gets floor(299,995 / 1000) = 299 s, the last one the other 121 s.
+  CHECK(by_sum.lines[0].allocated.billed_seconds == 300 + 299);
+  CHECK(by_sum.lines[1].allocated.billed_seconds == 120 + 121);
+  // The streaming rater gives the same bill.
+  UsageRater rater("t-1", catalog, kNov, kDec);
+  for (const UsageRow& r : summed) RequireOk(rater.Add(r));
+  absl::StatusOr<Bill> streamed = rater.Finish();
+  REQUIRE(streamed.ok());
+  CHECK(*streamed == by_interval);
+  // One row over the change cannot be split exactly.
+  UsageRow across = summed[0];
+  across.interval_length = absl::Minutes(7);
+  absl::StatusOr<Bill> refused = RateMonth("t-1", {across}, catalog, kNovember);
+  CHECK(refused.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(refused.status().message()), Catch::Contains("spans the price change"));
+  // The streaming rater wants its rows in order and keeps its first error.
+  UsageRater strict("t-1", catalog, kNov, kDec);
+  RequireOk(strict.Add(summed[1]));
+  const absl::Status out_of_order = strict.Add(summed[0]);
+  CHECK(out_of_order.code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(out_of_order.message()), Catch::Contains("out of order"));
+  CHECK(strict.Finish().status() == out_of_order);
+}
+
 TEST_CASE("A preempted attempt is billed only for what it used, rounded apart from its retry") {
   // 10-second intervals. Attempt 1 held the npu 95,250 ms (busy 50,000) until preempted;
   // attempt 2 held it 20,000 ms (busy 20,000).
@@ -299,10 +360,10 @@ TEST_CASE("Rating rejects rows that break the usage contract, naming the problem
   UsageRow other = good;
   other.tenant_id = "t-2";
   CHECK_THAT(message({other}, absl::StatusCode::kInvalidArgument), Catch::Contains("tenant"));
-  UsageRow misaligned = good;
-  misaligned.interval_start += absl::Seconds(1);
-  CHECK_THAT(message({misaligned}, absl::StatusCode::kInvalidArgument),
-             Catch::Contains("multiple of interval_length"));
+  UsageRow fraction = good;
+  fraction.interval_start += absl::Milliseconds(500);
+  CHECK_THAT(message({fraction}, absl::StatusCode::kInvalidArgument),
+             Catch::Contains("interval_start must be a whole second"));
   UsageRow too_much = good;
   too_much.allocated_ms = 60'001;
   CHECK_THAT(message({too_much}, absl::StatusCode::kInvalidArgument),
@@ -310,10 +371,19 @@ TEST_CASE("Rating rejects rows that break the usage contract, naming the problem
   UsageRow negative = good;
   negative.active_ms = -1;
   CHECK_THAT(message({negative}, absl::StatusCode::kInvalidArgument), Catch::Contains("active_ms"));
-  UsageRow odd_interval = good;
-  odd_interval.interval_length = absl::Seconds(7);
-  CHECK_THAT(message({odd_interval}, absl::StatusCode::kInvalidArgument),
-             Catch::Contains("divides 60s"));
+  UsageRow empty = good;
+  empty.interval_length = absl::ZeroDuration();
+  CHECK_THAT(message({empty}, absl::StatusCode::kInvalidArgument),
+             Catch::Contains("between 1s and 744h"));
+  UsageRow overlapping = good;
+  overlapping.interval_start += absl::Seconds(30);
+  CHECK_THAT(message({good, overlapping}, absl::StatusCode::kInvalidArgument),
+             Catch::Contains("overlap"));
+  UsageRow past_end = good;
+  past_end.interval_start = kDec - absl::Minutes(1);
+  past_end.interval_length = absl::Minutes(2);
+  CHECK_THAT(message({past_end}, absl::StatusCode::kInvalidArgument),
+             Catch::Contains("straddles the end of the bill period"));
   UsageRow remodelled = good;
   remodelled.interval_start += absl::Minutes(1);
   remodelled.device_model = "emu-h100";
