@@ -1,6 +1,10 @@
 #include "server/billing_manager.h"
 
 #include <algorithm>
+#include <array>
+#include <deque>
+#include <thread>
+#include <vector>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -211,12 +215,125 @@ absl::StatusOr<BillingManager::Subject> BillingManager::ResolveTenant(const Prin
   return Subject{t->id, t->name};
 }
 
+namespace {
+
+// Hands rows from the thread that reads them to the thread that rates them, in batches that are
+// reused (their strings keep their storage). Thread-safe.
+class RowPipe {
+ public:
+  static constexpr size_t kBatchRows = 2048;
+  struct Batch {
+    std::vector<billing::UsageRow> rows = std::vector<billing::UsageRow>(kBatchRows);
+    size_t size = 0;
+  };
+
+  RowPipe() {
+    for (Batch& b : batches_) free_.push_back(&b);
+  }
+
+  // Reader: an empty batch to fill; nullptr once the rater failed.
+  Batch* TakeFree() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](RowPipe* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
+          return !p->free_.empty() || p->failed_;
+        },
+        this));
+    if (failed_) return nullptr;
+    Batch* b = free_.back();
+    free_.pop_back();
+    return b;
+  }
+  void PutFull(Batch* b) {
+    absl::MutexLock lock(&mu_);
+    full_.push_back(b);
+  }
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+
+  // Rater: the next filled batch, oldest first; nullptr once closed and drained.
+  Batch* TakeFull() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](RowPipe* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
+          return !p->full_.empty() || p->closed_;
+        },
+        this));
+    if (full_.empty()) return nullptr;
+    Batch* b = full_.front();
+    full_.pop_front();
+    return b;
+  }
+  void PutFree(Batch* b) {
+    b->size = 0;
+    absl::MutexLock lock(&mu_);
+    free_.push_back(b);
+  }
+  void Fail() {
+    absl::MutexLock lock(&mu_);
+    failed_ = true;
+  }
+
+ private:
+  std::array<Batch, 4> batches_;
+  absl::Mutex mu_;
+  std::vector<Batch*> free_ ABSL_GUARDED_BY(mu_);
+  std::deque<Batch*> full_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool failed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
+absl::StatusOr<billing::Bill> RateStoredMonth(store::Store& store, int64_t tenant_id,
+                                              const std::string& tenant,
+                                              const billing::PriceCatalog& catalog,
+                                              billing::Month month) {
+  billing::UsageRater rater(tenant, catalog, month.Start(), month.End());
+  RowPipe pipe;
+  std::thread rating([&] {
+    bool ok = true;
+    while (RowPipe::Batch* b = pipe.TakeFull()) {
+      for (size_t i = 0; ok && i < b->size; ++i) {
+        if (!rater.Add(b->rows[i]).ok()) {
+          ok = false;
+          pipe.Fail();
+        }
+      }
+      pipe.PutFree(b);
+    }
+  });
+  RowPipe::Batch* batch = nullptr;
+  absl::Status read = store.ForEachMonthUsage(
+      tenant_id, tenant, month.Start(), [&](const billing::UsageRow& row) -> absl::Status {
+        if (batch == nullptr && (batch = pipe.TakeFree()) == nullptr) {
+          return absl::AbortedError("rating failed");  // the rater's error is returned below
+        }
+        batch->rows[batch->size++] = row;
+        if (batch->size == RowPipe::kBatchRows) {
+          pipe.PutFull(batch);
+          batch = nullptr;
+        }
+        return absl::OkStatus();
+      });
+  if (batch != nullptr) pipe.PutFull(batch);
+  pipe.Close();
+  rating.join();
+  absl::StatusOr<billing::Bill> bill = rater.Finish();
+  if (!read.ok() && bill.ok()) return read;  // the store failed, not the rating
+  // A summed row over a price added later: rate the month's interval rows.
+  if (!absl::IsFailedPrecondition(bill.status())) return bill;
+  ASSIGN_OR_RETURN(std::vector<billing::UsageRow> rows,
+                   store.ListUsageRows(tenant_id, tenant, month.Start(), month.End()));
+  return billing::RateMonth(tenant, rows, catalog, month);
+}
+
 absl::StatusOr<billing::Bill> BillingManager::RateMonth(const Subject& tenant,
                                                         billing::Month month,
                                                         const billing::PriceCatalog& catalog) {
-  ASSIGN_OR_RETURN(std::vector<billing::UsageRow> rows,
-                   store_.ListUsageRows(tenant.id, tenant.name, month.Start(), month.End()));
-  return billing::RateMonth(tenant.name, rows, catalog, month);
+  return RateStoredMonth(store_, tenant.id, tenant.name, catalog, month);
 }
 
 absl::StatusOr<std::vector<billing::BillLine>> BillingManager::PendingAdjustments(
@@ -439,12 +556,11 @@ absl::StatusOr<hac::v1::CloseInvoiceResponse> BillingManager::CloseInvoice(
     }
     ASSIGN_OR_RETURN(std::vector<billing::BillLine> adjustments,
                      PendingAdjustments(tenant, *month, *catalog));
-    ASSIGN_OR_RETURN(std::vector<billing::UsageRow> rows,
-                     store_.ListUsageRows(tenant.id, tenant.name, month->Start(), month->End()));
+    ASSIGN_OR_RETURN(billing::Bill bill, RateMonth(tenant, *month, *catalog));
     // Closing a month for everyone skips tenants with nothing to bill: no empty invoices.
-    if (req.tenant().empty() && rows.empty() && adjustments.empty()) continue;
+    if (req.tenant().empty() && bill.lines.empty() && adjustments.empty()) continue;
     ASSIGN_OR_RETURN(billing::Invoice invoice,
-                     billing::CloseInvoice(tenant.name, *month, rows, *catalog, adjustments, now));
+                     billing::CloseInvoice(*month, std::move(bill), adjustments, now));
     store::InvoiceRecord record;
     record.tenant_id = tenant.id;
     record.tenant = tenant.name;

@@ -2,8 +2,9 @@
 //
 // It puts the pure billing library (billing/) on top of the store's ledger: the price catalog
 // lives in the store and in memory (appended, never edited); usage, bills, invoices and budgets
-// are computed from the ledger's interval rows with billing::RateUsage; closed invoices are
-// stored frozen and returned as stored.
+// are computed from the ledger (a month from its monthly totals, RateStoredMonth; a range from
+// its interval rows) with the billing library's rating; closed invoices are stored frozen and
+// returned as stored.
 //
 // A background pass (every Options::check_interval, and at once after SetBudget) rates the
 // current month of every tenant with usage or a budget, which
@@ -143,6 +144,16 @@ class BillingManager final : public SubmitPolicy {
   bool baseline_taken_ ABSL_GUARDED_BY(pass_mu_) = false;
   std::thread loop_;
 };
+
+// A tenant's bill for `month` from the store: the month's summed rows (Store::ForEachMonthUsage)
+// read on the calling thread and rated on a second one as they come, so that reading and rating a
+// large month overlap; the interval rows (Store::ListUsageRows) when a summed row spans a price
+// added after it was written. What GetBill, CloseInvoice and the budget pass use; public for the
+// benchmark.
+absl::StatusOr<billing::Bill> RateStoredMonth(store::Store& store, int64_t tenant_id,
+                                              const std::string& tenant,
+                                              const billing::PriceCatalog& catalog,
+                                              billing::Month month);
 
 // Conversions between the billing library's values and the API's.
 hac::v1::Bill BillToProto(const billing::Bill& bill, const std::string& tenant);

@@ -26,6 +26,8 @@ struct CounterState {
   int64_t last_length = 0;
   int64_t last_allocated_ms = 0;
   int64_t last_active_ms = 0;
+  // The attempt ended: its usage is also in usage_totals (usage_totals.h).
+  bool final = false;
 };
 
 // The state of counters by (attempt, device index). Thread-compatible: only the store's writer

@@ -2,6 +2,7 @@
 // budgets. See store.h for the contract of each method and docs/billing.md for the model.
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,7 @@
 #include "common/status_macros.h"
 #include "server/store/counter_cache.h"
 #include "server/store/store.h"
+#include "server/store/usage_totals.h"
 
 namespace hac::server::store {
 namespace {
@@ -54,7 +56,7 @@ absl::Status RecordUsageOn(Database& db, CounterCache& cache,
       Statement * get,
       db.Cached("SELECT allocated_ms, active_ms, tenant_id, job_id, device_id, device_class, "
                 "device_model, assign_s, last_start, last_length, last_allocated_ms, "
-                "last_active_ms FROM usage_counters WHERE attempt_id = ?1 AND device_index = ?2"));
+                "last_active_ms, final FROM usage_counters WHERE attempt_id = ?1 AND device_index = ?2"));
   ASSIGN_OR_RETURN(
       Statement * insert,
       db.Cached("INSERT INTO usage_counters(attempt_id, device_index, allocated_ms, active_ms, "
@@ -85,7 +87,11 @@ absl::Status RecordUsageOn(Database& db, CounterCache& cache,
                 "DO UPDATE SET allocated_ms = allocated_ms + excluded.allocated_ms, "
                 "active_ms = active_ms + excluded.active_ms"));
 
+  // Price epochs for usage_totals, read once per batch when a counter needs them.
+  std::optional<std::vector<int64_t>> epochs;
+  std::vector<IntervalPut> final_puts;
   for (const UsageCounterRecord& c : counters) {
+    final_puts.clear();
     CounterState* cached = cache.Find(c.attempt_id, c.device_index);
     bool found = cached != nullptr;
     if (cached == nullptr) {
@@ -98,7 +104,8 @@ absl::Status RecordUsageOn(Database& db, CounterCache& cache,
         loaded = {get->ColumnInt64(0), get->ColumnInt64(1),  get->ColumnInt64(2),
                   get->ColumnText(3),  get->ColumnText(4),   get->ColumnText(5),
                   get->ColumnText(6),  get->ColumnInt64(7),  get->ColumnInt64(8),
-                  get->ColumnInt64(9), get->ColumnInt64(10), get->ColumnInt64(11)};
+                  get->ColumnInt64(9), get->ColumnInt64(10), get->ColumnInt64(11),
+                  get->ColumnInt64(12) != 0};
       } else {
         loaded.tenant_id = c.tenant_id;
         loaded.job_id = c.job_id;
@@ -198,6 +205,7 @@ absl::Status RecordUsageOn(Database& db, CounterCache& cache,
           add_interval->BindInt64(11, put_active);
           RETURN_IF_ERROR(add_interval->Run());
         }
+        if (st.final) final_puts.push_back({cur, len, put_alloc, put_active});
         add_alloc -= put_alloc;
         add_active -= put_active;
         if (cur == start) {
@@ -218,6 +226,19 @@ absl::Status RecordUsageOn(Database& db, CounterCache& cache,
       st.last_allocated_ms = in_start_alloc;
       st.last_active_ms = in_start_active;
     }
+    // A counter that just became final has its intervals summed into usage_totals; a final
+    // one's later increases are added there too.
+    if (st.tenant_id != 0 && (!final_puts.empty() || (c.final && !st.final))) {
+      if (!epochs.has_value()) {
+        ASSIGN_OR_RETURN(epochs, PriceEpochs(db));
+      }
+      if (st.final) {
+        RETURN_IF_ERROR(AddToTotals(db, *epochs, c.attempt_id, c.device_index, st, final_puts));
+      } else {
+        RETURN_IF_ERROR(FoldCounter(db, *epochs, c.attempt_id, c.device_index, st));
+      }
+    }
+    st.final = st.final || c.final;
 
     st.allocated_ms = new_alloc;
     st.active_ms = new_active;
@@ -363,6 +384,22 @@ absl::StatusOr<std::vector<billing::UsageRow>> Store::ListUsageRows(int64_t tena
     return absl::OkStatus();
   }));
   return out;
+}
+
+absl::Status Store::ForEachMonthUsage(
+    int64_t tenant_id, absl::string_view tenant_label, absl::Time month_start,
+    const std::function<absl::Status(const billing::UsageRow&)>& fn) {
+  const int64_t from_s = CeilSeconds(month_start);
+  const int64_t month = MonthKey(from_s);
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  const absl::CivilMonth m = absl::ToCivilMonth(absl::FromUnixSeconds(from_s), utc);
+  if (absl::FromCivil(m, utc) != month_start) {
+    return absl::InvalidArgumentError("month_start must be the start of a UTC month");
+  }
+  const int64_t to_s = absl::ToUnixSeconds(absl::FromCivil(m + 1, utc));
+  return Read([&](Database& db) {
+    return StreamMonthUsage(db, tenant_id, tenant_label, month, from_s, to_s, fn);
+  });
 }
 
 namespace {

@@ -61,6 +61,13 @@ std::string Statement::ColumnBlob(int i) const {
   return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), n);
 }
 
+absl::string_view Statement::ColumnView(int i) const {
+  // sqlite3_column_blob returns text as stored, without adding a terminator (no copy).
+  const void* p = sqlite3_column_blob(stmt_, i);
+  int n = sqlite3_column_bytes(stmt_, i);
+  return p == nullptr ? absl::string_view() : absl::string_view(static_cast<const char*>(p), n);
+}
+
 bool Statement::ColumnIsNull(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path) {

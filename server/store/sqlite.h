@@ -59,6 +59,8 @@ class Statement {
   // Exact bytes, embedded NULs included.
   std::string ColumnText(int i) const;
   std::string ColumnBlob(int i) const;
+  // The bytes of a text or blob column without a copy: valid until the next Step or Reset.
+  absl::string_view ColumnView(int i) const;
   bool ColumnIsNull(int i) const;
 
  private:

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "server/store/counter_cache.h"
+#include "server/store/usage_totals.h"
 #include "common/status_macros.h"
 
 namespace hac::server::store {
@@ -130,6 +131,18 @@ constexpr const char* kMigrations[] = {
       monthly_limit_micros INTEGER NOT NULL,
       hard_stop INTEGER NOT NULL);
     )sql",
+    // 3 -> 4: monthly totals per job, what bills read (usage_totals.h); counters not yet final
+    // are found by the partial index. Migrate fills usage_totals from usage_intervals.
+    R"sql(
+    CREATE TABLE usage_totals(
+      tenant_id INTEGER NOT NULL,
+      month INTEGER NOT NULL,
+      job_id TEXT NOT NULL,
+      usage BLOB NOT NULL,
+      PRIMARY KEY(tenant_id, month, job_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX usage_counters_open ON usage_counters(tenant_id) WHERE final = 0;
+    )sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
@@ -171,6 +184,7 @@ absl::Status Migrate(Database& db) {
   for (int v = version; v < Store::kSchemaVersion; ++v) {
     RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
     absl::Status s = db.Exec(kMigrations[v]);
+    if (s.ok() && v + 1 == 4) s = RebuildUsageTotals(db);
     if (s.ok()) s = db.Exec(absl::StrCat("PRAGMA user_version = ", v + 1).c_str());
     if (s.ok()) s = db.Exec("COMMIT");
     if (!s.ok()) {

@@ -34,7 +34,7 @@ class CounterCache;
 class Store {
  public:
   // The schema version this build migrates to.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens or creates the database at `path` and migrates it to kSchemaVersion. A database
   // from a newer build is refused (FAILED_PRECONDITION).
@@ -117,6 +117,15 @@ class Store {
   absl::StatusOr<std::vector<billing::UsageRow>> ListUsageRows(int64_t tenant_id,
                                                                absl::string_view tenant_label,
                                                                absl::Time from, absl::Time to);
+  // A tenant's usage of the UTC month starting at `month_start`, in rating order, one row at a
+  // time to `fn` (valid only during the call): per (attempt, device, price epoch) the sum of its
+  // intervals for ended attempts, the intervals themselves for running ones (usage_totals.h).
+  // Rating these rows gives the bill of ListUsageRows for the month, unless a price was added
+  // with an effective_from inside a summed row: rating then says FAILED_PRECONDITION and the
+  // caller rates ListUsageRows instead. Stops at and returns the first error of `fn`.
+  absl::Status ForEachMonthUsage(int64_t tenant_id, absl::string_view tenant_label,
+                                 absl::Time month_start,
+                                 const std::function<absl::Status(const billing::UsageRow&)>& fn);
   // Interval rows with interval_start in [from, to) summed per key, ordered by key.
   // tenant_id 0: every tenant.
   absl::StatusOr<std::vector<UsageSum>> SumUsage(int64_t tenant_id, absl::Time from,
