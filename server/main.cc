@@ -231,6 +231,11 @@ int main(int argc, char** argv) {
   const std::string listen = absl::GetFlag(FLAGS_listen);
   builder.AddListeningPort(listen, *creds, &grpc_port);
   builder.SetMaxReceiveMessageSize(hac::server::limits::kMaxMessageBytes);
+  // The sync server's threads: a thread that finishes an RPC keeps polling instead of exiting
+  // while fewer than MAX_POLLERS poll, so bursts of concurrent RPCs do not create and destroy a
+  // thread each.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
   builder.RegisterService(&job_service);
   builder.RegisterService(&admin_service);
   builder.RegisterService(&node_service);
