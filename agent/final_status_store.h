@@ -7,25 +7,32 @@
 //   store->Remove(attempt_id);                              // when its StatusAck arrives
 //   for (FinalStatus& f : store->Load()) ...                // on agent start
 //
-// One file per attempt, `<dir>/<attempt-id>`, holding the AttemptStatus and the attempt's final
-// UsageReport as two length-delimited protobuf messages. Save writes `<attempt-id>.tmp`, fsyncs
-// it, renames it over the final name and fsyncs the directory, so a file is either whole and
-// durable or absent. Remove does not fsync: a removal lost in a crash only makes the agent
-// report a status again, which hacd acknowledges again.
+// One append-only journal, `<dir>/journal`, of checksummed records: "saved" (the AttemptStatus
+// and the attempt's final UsageReport as two length-delimited protobuf messages) and "removed"
+// (an attempt id). Save appends and fdatasyncs: a record is durable when Save returns, and a
+// record torn by a crash fails its checksum and ends the journal there. Remove appends without
+// syncing: a removal lost in a crash only makes the agent report a status again, which hacd
+// acknowledges again. So an attempt costs two appends and one fdatasync, and no file is created
+// or deleted per attempt. When the journal has grown past kCompactBytes and holds mostly removed
+// records, it is rewritten with the live ones (a temporary file, fsync, rename, directory fsync);
+// Load does the same on start. Files of the former one-file-per-attempt layout found by Load are
+// taken into the journal and deleted.
 //
-// Owner: AttemptManager. Thread-safety: Save and Remove may run concurrently for distinct
-// attempt ids (each touches only its own files); Load must not overlap anything else.
-// Invariant: every file in the directory whose name is a valid attempt id was written whole by
-// Save.
+// Owner: AttemptManager. Thread-safe: Save and Remove may run concurrently; Load must not overlap
+// anything else.
 #ifndef HAC_AGENT_FINAL_STATUS_STORE_H_
 #define HAC_AGENT_FINAL_STATUS_STORE_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "hac/v1/nodes.pb.h"
 
 namespace hac::agent {
@@ -39,25 +46,49 @@ struct FinalStatus {
 
 class FinalStatusStore {
  public:
+  // The journal is rewritten with its live records once it is larger than this and at least
+  // three quarters of it are records no longer needed.
+  static constexpr int64_t kCompactBytes = 1 << 20;
+
   // Creates `dir` if needed. FAILED_PRECONDITION when it cannot.
   static absl::StatusOr<std::unique_ptr<FinalStatusStore>> Create(std::string dir);
+  ~FinalStatusStore();
 
-  // Writes the record of status.attempt_id() durably (see above), replacing an older one.
-  // INVALID_ARGUMENT for an attempt id that is not a file name; UNAVAILABLE when the disk fails.
+  // Records the final status of status.attempt_id() durably (see above), replacing an older one.
+  // INVALID_ARGUMENT for an attempt id that is not a valid attempt id; UNAVAILABLE when the disk
+  // fails (the record may then be lost).
   absl::Status Save(const FinalStatus& final_status);
   // Forgets an attempt's record; nothing when there is none.
   void Remove(const std::string& attempt_id);
-  // Every record, ordered by attempt id. Unreadable files and leftovers of an interrupted Save
-  // are logged and deleted: nothing better can be done with them.
+  // Every record, ordered by attempt id; rewrites the journal with them. A torn or corrupt tail
+  // is logged and dropped, and so are unreadable files: nothing better can be done with them.
   std::vector<FinalStatus> Load();
 
+  // The attempts whose final status the journal in `dir` holds durably (what a restarted agent
+  // would report), ordered, without changing anything: for tests and operators. Files of the
+  // former layout are not counted.
+  static std::vector<std::string> ListSaved(const std::string& dir);
+
   const std::string& dir() const { return dir_; }
+  // The journal's size in bytes (for tests).
+  int64_t journal_bytes() const;
 
  private:
-  explicit FinalStatusStore(std::string dir) : dir_(std::move(dir)) {}
-  std::string Path(const std::string& attempt_id) const;
+  explicit FinalStatusStore(std::string dir);
+  // Appends one framed record; syncs when asked.
+  absl::Status Append(const std::string& payload, bool sync) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rewrites the journal with the live records only.
+  absl::Status Compact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status OpenForAppend() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string dir_;
+  const std::string journal_;
+  mutable absl::Mutex mu_;
+  int fd_ ABSL_GUARDED_BY(mu_) = -1;
+  int64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // attempt id -> its "saved" record's payload.
+  absl::flat_hash_map<std::string, std::string> live_ ABSL_GUARDED_BY(mu_);
+  int64_t live_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace hac::agent

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/random/random.h"
+#include "agent/final_status_store.h"
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/node_devices.h"
@@ -188,12 +189,13 @@ TEST_CASE("AttemptManager writes a final status to disk before sending it") {
   options.node = "n1";
   options.state_dir = h.dir.File("state");
   options.clock = &h.clock;
-  const std::string record = h.dir.File("state/finished/j-1.1");
+  const std::string finished = h.dir.File("state/finished");
   auto m = AttemptManager::Create(options, h.devices.get(), [&](v1::AgentMessage msg) {
     if (msg.has_status() && msg.status().state() != v1::ATTEMPT_STATE_RUNNING) {
       absl::MutexLock lock(&h.mu);
       ++finals;
-      on_disk_when_sent = access(record.c_str(), F_OK) == 0;
+      on_disk_when_sent =
+          FinalStatusStore::ListSaved(finished) == std::vector<std::string>{"j-1.1"};
     }
   });
   REQUIRE(m.ok());
@@ -222,7 +224,8 @@ TEST_CASE("AttemptManager reports an unacknowledged final status again after a r
     }
   }
   REQUIRE(first_final.size() == 1);
-  CHECK(access(h.dir.File("state/finished/j-1.1").c_str(), F_OK) == 0);
+  CHECK(FinalStatusStore::ListSaved(h.dir.File("state/finished")) ==
+        std::vector<std::string>{"j-1.1"});
 
   // The agent dies before the StatusAck; a new manager on the same state directory plays the
   // restarted agent.
@@ -263,7 +266,7 @@ TEST_CASE("AttemptManager reports an unacknowledged final status again after a r
   v1::StatusAck ack;
   ack.set_attempt_id("j-1.1");
   (*again)->OnStatusAck(ack);
-  CHECK(access(h.dir.File("state/finished/j-1.1").c_str(), F_OK) != 0);
+  CHECK(FinalStatusStore::ListSaved(h.dir.File("state/finished")).empty());
   CHECK((*again)->Unacknowledged().empty());
   again->reset();
   // Acknowledged means forgotten, also by the next agent.
@@ -278,7 +281,7 @@ TEST_CASE("AttemptManager does not record attempts it kills because the agent st
   REQUIRE(h.manager->running() == 1);
   h.manager.reset();  // what SIGTERM to hac-agent does
   CHECK(h.Final("j-1.1"));
-  CHECK(access(h.dir.File("state/finished/j-1.1").c_str(), F_OK) != 0);
+  CHECK(FinalStatusStore::ListSaved(h.dir.File("state/finished")).empty());
   AttemptManager::Options options;
   options.node = "n1";
   options.state_dir = h.dir.File("state");
@@ -293,11 +296,12 @@ TEST_CASE("AttemptManager forgets a finished attempt on disk when reconciliation
   Harness h;
   h.manager->OnAssignment(Assign("j-1.1", "exit 0"));
   REQUIRE(testing::PollUntil([&] { return h.Final("j-1.1"); }, kWait));
-  REQUIRE(access(h.dir.File("state/finished/j-1.1").c_str(), F_OK) == 0);
+  REQUIRE(FinalStatusStore::ListSaved(h.dir.File("state/finished")) ==
+          std::vector<std::string>{"j-1.1"});
   v1::Reconcile reconcile;
   reconcile.add_kill_attempt_ids("j-1.1");
   h.manager->OnReconcile(reconcile);
-  CHECK(access(h.dir.File("state/finished/j-1.1").c_str(), F_OK) != 0);
+  CHECK(FinalStatusStore::ListSaved(h.dir.File("state/finished")).empty());
   CHECK(h.manager->Unacknowledged().empty());
 }
 

@@ -4,10 +4,11 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <filesystem>
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "agent/final_status_store.h"
 #include "tests/integration/cluster.h"
 
 namespace hac::testing {
@@ -21,16 +22,6 @@ std::string Submit(const Hacd& hacd, const std::string& token, const std::string
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return r.out.substr(0, r.out.find('\n'));
-}
-
-size_t Files(const std::string& dir) {
-  std::error_code ec;
-  size_t n = 0;
-  for (auto it = std::filesystem::directory_iterator(dir, ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    ++n;
-  }
-  return n;
 }
 
 TEST_CASE("Jobs that end while hacd is down and whose agent is then killed keep their exit") {
@@ -67,13 +58,11 @@ TEST_CASE("Jobs that end while hacd is down and whose agent is then killed keep 
   std::ofstream(go).close();
   // Both end on the agent while nobody can acknowledge them: their statuses are on disk.
   const std::string finished = n1.state_dir() + "/finished";
-  // Whole records only: a temporary file is not one yet.
-  REQUIRE(PollUntil(
-      [&] {
-        return access((finished + "/" + ok + ".1").c_str(), F_OK) == 0 &&
-               access((finished + "/" + bad + ".1").c_str(), F_OK) == 0;
-      },
-      kWait));
+  // Whole records only: the journal as a restarted agent would read it.
+  std::vector<std::string> both = {ok + ".1", bad + ".1"};
+  std::sort(both.begin(), both.end());
+  REQUIRE(PollUntil([&] { return hac::agent::FinalStatusStore::ListSaved(finished) == both; },
+                    kWait));
   n1.Kill9();
 
   REQUIRE(hacd.Start());
@@ -104,7 +93,8 @@ TEST_CASE("Jobs that end while hacd is down and whose agent is then killed keep 
       },
       kWait));
   // Acknowledged, so forgotten on the node.
-  CHECK(PollUntil([&] { return Files(finished) == 0; }, kWait));
+  CHECK(PollUntil([&] { return hac::agent::FinalStatusStore::ListSaved(finished).empty(); },
+                  kWait));
 }
 
 }  // namespace
