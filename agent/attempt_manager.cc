@@ -89,7 +89,7 @@ absl::StatusOr<std::unique_ptr<AttemptManager>> AttemptManager::Create(Options o
     options.first_sequence = static_cast<uint64_t>(absl::ToUnixMillis(options.clock->Now()));
   }
   for (const std::string& dir :
-       {options.state_dir + "/attempts", options.state_dir + "/logs", options.work_dir}) {
+       {options.state_dir, options.state_dir + "/logs", options.work_dir}) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) {
@@ -109,6 +109,7 @@ absl::StatusOr<std::unique_ptr<AttemptManager>> AttemptManager::Create(Options o
   callbacks.on_exit = [raw](const std::string& id, const ExitInfo& info) { raw->OnExit(id, info); };
   ASSIGN_OR_RETURN(manager->finished_,
                    FinalStatusStore::Create(manager->options_.state_dir + "/finished"));
+  manager->running_ = Journal::Open(manager->options_.state_dir + "/running");
   ASSIGN_OR_RETURN(manager->supervisor_, Supervisor::Create(sup, std::move(callbacks)));
   manager->KillLeftovers();
   devices->ResetAll();
@@ -128,28 +129,36 @@ AttemptManager::~AttemptManager() {
   supervisor_.reset();
 }
 
-std::string AttemptManager::RecordPath(const std::string& attempt_id) const {
-  return absl::StrCat(options_.state_dir, "/attempts/", attempt_id);
-}
-
 void AttemptManager::KillLeftovers() {
   const std::string boot = BootId();
-  std::error_code ec;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(options_.state_dir + "/attempts", ec)) {
-    std::ifstream in(entry.path());
+  auto kill_group = [&](const std::string& attempt_id, const std::string& record) {
+    std::istringstream in(record);
     std::string pgid_text, boot_id;
     in >> pgid_text >> boot_id;
     int pgid = 0;
     // A record from another boot names a process group that no longer exists (or a stranger's).
     if (absl::SimpleAtoi(pgid_text, &pgid) && pgid > 1 && boot_id == boot) {
       if (kill(-pgid, SIGKILL) == 0) {
-        HAC_LOG(WARNING) << "killed process group " << pgid << " of attempt "
-                         << entry.path().filename().string() << " left by a previous agent";
+        HAC_LOG(WARNING) << "killed process group " << pgid << " of attempt " << attempt_id
+                         << " left by a previous agent";
       }
     }
+  };
+  for (const auto& [id, record] : running_->Load()) {
+    kill_group(id, record);
+    running_->Remove(id);
+  }
+  // Records of the former layout, a file per running attempt.
+  std::error_code ec;
+  const std::string legacy = options_.state_dir + "/attempts";
+  for (const auto& entry : std::filesystem::directory_iterator(legacy, ec)) {
+    std::ifstream in(entry.path());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    kill_group(entry.path().filename().string(), ss.str());
     std::filesystem::remove(entry.path(), ec);
   }
+  std::filesystem::remove(legacy, ec);
 }
 
 void AttemptManager::LoadFinished() {
@@ -273,9 +282,10 @@ void AttemptManager::OnAssignment(const v1::Assignment& a) {
     return;
   }
   attempt.running = true;
-  {
-    std::ofstream record(RecordPath(id), std::ios::trunc);
-    record << *pgid << " " << BootId() << "\n";
+  // Not synced: after a power loss the process group is gone anyway.
+  if (absl::Status s = running_->Put(id, absl::StrCat(*pgid, " ", BootId()), /*sync=*/false);
+      !s.ok()) {
+    HAC_LOG(WARNING) << "attempt " << id << ": cannot record its process group: " << s.message();
   }
   v1::AgentMessage m;
   v1::AttemptStatus* s = m.mutable_status();
@@ -446,8 +456,7 @@ void AttemptManager::OnExit(const std::string& attempt_id, const ExitInfo& info)
     if (it != attempts_.end()) PublishFinalLocked(it->second, std::move(final_status.status));
   }
   // After the final status is on disk, so that no crash in between forgets the attempt.
-  std::error_code ec;
-  std::filesystem::remove(RecordPath(attempt_id), ec);
+  running_->Remove(attempt_id);
 }
 
 FinalStatus AttemptManager::ExitedLocked(Attempt& attempt, const ExitInfo& info) {

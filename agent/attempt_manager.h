@@ -42,6 +42,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/final_status_store.h"
+#include "agent/journal.h"
 #include "agent/node_devices.h"
 #include "agent/supervisor.h"
 #include "agent/usage_meter.h"
@@ -143,7 +144,6 @@ class AttemptManager {
   // Loads finished/ into attempts_ (before any other method runs).
   void LoadFinished();
   absl::StatusOr<LaunchSpec> BuildLaunch(const v1::Assignment& assignment) const;
-  std::string RecordPath(const std::string& attempt_id) const;
   UsageMeter::BusyFn BusyFn() const;
 
   const Options options_;
@@ -151,6 +151,9 @@ class AttemptManager {
   const SendFn send_;
   std::unique_ptr<Supervisor> supervisor_;
   std::unique_ptr<FinalStatusStore> finished_;
+  // Running attempts' process groups (value "pgid boot-id"), so that an agent that was killed
+  // can kill what it left running when it starts again.
+  std::unique_ptr<Journal> running_;
 
   mutable absl::Mutex mu_;
   std::map<std::string, Attempt> attempts_ ABSL_GUARDED_BY(mu_);

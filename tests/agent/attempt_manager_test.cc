@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "absl/random/random.h"
 #include "agent/final_status_store.h"
+#include "agent/journal.h"
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/node_devices.h"
@@ -110,7 +112,8 @@ TEST_CASE("AttemptManager records a running attempt's process group and removes 
   Harness h;
   h.manager->OnAssignment(Assign("j-8.1", "exec sleep 30"));
   REQUIRE(h.Statuses("j-8.1").size() == 1);
-  std::string record = ReadAll(h.dir.File("state/attempts/j-8.1"));
+  std::string record = Journal::Read(h.dir.File("state/running"))["j-8.1"];
+  REQUIRE_FALSE(record.empty());
   CHECK(std::stoi(record) > 1);
   CHECK(h.manager->running() == 1);
   v1::CancelAttempt cancel;
@@ -119,7 +122,7 @@ TEST_CASE("AttemptManager records a running attempt's process group and removes 
   h.manager->OnCancel(cancel);
   REQUIRE(testing::PollUntil([&] { return h.Final("j-8.1"); }, kWait));
   CHECK(h.Statuses("j-8.1").back().state() == v1::ATTEMPT_STATE_CANCELLED);
-  CHECK(access(h.dir.File("state/attempts/j-8.1").c_str(), F_OK) != 0);
+  CHECK(Journal::Read(h.dir.File("state/running")).count("j-8.1") == 0);
   CHECK(h.manager->running() == 0);
 }
 
@@ -359,16 +362,30 @@ TEST_CASE("AttemptManager reports a device's health change once in the next hear
 
 TEST_CASE("AttemptManager kills process groups recorded by a previous agent on the same boot") {
   testing::TempDir dir;
-  // In its own process group (setsid without forking: the child is not a group leader), like an
-  // attempt; the test waits until it is.
+  // In their own process groups (setsid without forking: the child is not a group leader), like
+  // attempts; the test waits until they are. One recorded in the journal, one in a file of the
+  // former layout.
   auto victim = testing::Process::Start({"/usr/bin/setsid", "/bin/sleep", "30"});
-  REQUIRE(testing::PollUntil([&] { return getpgid(victim->pid()) == victim->pid(); }, kWait));
+  auto old_victim = testing::Process::Start({"/usr/bin/setsid", "/bin/sleep", "30"});
+  REQUIRE(testing::PollUntil(
+      [&] {
+        return getpgid(victim->pid()) == victim->pid() &&
+               getpgid(old_victim->pid()) == old_victim->pid();
+      },
+      kWait));
   std::string boot = ReadAll("/proc/sys/kernel/random/boot_id");
   boot.pop_back();
   {
     Harness h;
-    std::ofstream(h.dir.File("state/attempts/j-old.1")) << victim->pid() << " " << boot << "\n";
-    std::ofstream(h.dir.File("state/attempts/j-other-boot.1")) << "424242 not-this-boot\n";
+    h.manager.reset();
+    {
+      std::unique_ptr<Journal> running = Journal::Open(h.dir.File("state/running"));
+      REQUIRE(running->Put("j-old.1", absl::StrCat(victim->pid(), " ", boot), false).ok());
+      REQUIRE(running->Put("j-other-boot.1", "424242 not-this-boot", false).ok());
+    }
+    std::filesystem::create_directories(h.dir.File("state/attempts"));
+    std::ofstream(h.dir.File("state/attempts/j-older.1")) << old_victim->pid() << " " << boot
+                                                         << "\n";
     // A new manager on the same state directory plays the restarted agent.
     AttemptManager::Options options;
     options.node = "n1";
@@ -376,14 +393,16 @@ TEST_CASE("AttemptManager kills process groups recorded by a previous agent on t
     options.clock = &h.clock;
     auto again = AttemptManager::Create(options, h.devices.get(), [](v1::AgentMessage) {});
     REQUIRE(again.ok());
-    CHECK(access(h.dir.File("state/attempts/j-old.1").c_str(), F_OK) != 0);
-    CHECK(access(h.dir.File("state/attempts/j-other-boot.1").c_str(), F_OK) != 0);
+    CHECK(Journal::Read(h.dir.File("state/running")).empty());
+    CHECK(access(h.dir.File("state/attempts").c_str(), F_OK) != 0);
     CHECK((*again)->Hello().attempts_size() == 0);
   }
-  std::optional<int> status = victim->Wait(kWait);
-  REQUIRE(status.has_value());
-  CHECK(WIFSIGNALED(*status));
-  CHECK(WTERMSIG(*status) == SIGKILL);
+  for (auto* p : {&victim, &old_victim}) {
+    std::optional<int> status = (*p)->Wait(kWait);
+    REQUIRE(status.has_value());
+    CHECK(WIFSIGNALED(*status));
+    CHECK(WTERMSIG(*status) == SIGKILL);
+  }
 }
 
 }  // namespace

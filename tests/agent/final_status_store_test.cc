@@ -157,8 +157,8 @@ TEST_CASE("FinalStatusStore keeps its journal small however many attempts pass t
     largest = std::max(largest, (*store)->journal_bytes());
   }
   // 20,000 attempts of about 100 bytes each were written; compaction kept about a megabyte.
-  CHECK(largest > FinalStatusStore::kCompactBytes / 2);
-  CHECK(largest < FinalStatusStore::kCompactBytes + 1024);
+  CHECK(largest > Journal::kCompactBytes / 2);
+  CHECK(largest < Journal::kCompactBytes + 1024);
   auto again = FinalStatusStore::Create(dir.File("finished"));
   REQUIRE(again.ok());
   std::vector<FinalStatus> loaded = (*again)->Load();
