@@ -77,14 +77,20 @@ TEST_CASE("Each device of an attempt is rounded on its own and both meters are b
   CHECK(bill.total == Micros(27'500'000));
 }
 
-TEST_CASE("A price change mid-attempt splits the charge exactly at the boundary") {
+// The standard catalog with emu-a100 going to 2.000000 / 1.000000 at `change`.
+PriceCatalog CatalogWithA100ChangeAt(absl::Time change) {
   PriceCatalog catalog = StandardCatalog();
-  const absl::Time change = kNov + absl::Minutes(10);
   RequireOk(catalog.Add({.device_class = "gpu",
                          .device_model = "emu-a100",
                          .allocated_rate = Micros(2'000'000),
                          .active_rate = Micros(1'000'000),
                          .effective_from = change}));
+  return catalog;
+}
+
+TEST_CASE("A price change mid-attempt splits the charge exactly at the boundary") {
+  const absl::Time change = kNov + absl::Minutes(10);
+  const PriceCatalog catalog = CatalogWithA100ChangeAt(change);
   const std::vector<UsageRow> rows = {
       Row("j-3", "j-3.1", "d0", "gpu", "emu-a100", change - absl::Minutes(1), 60'000, 40'500),
       Row("j-3", "j-3.1", "d0", "gpu", "emu-a100", change, 30'700, 0),
@@ -117,13 +123,8 @@ TEST_CASE("A price change mid-attempt splits the charge exactly at the boundary"
 }
 
 TEST_CASE("Summed rows rate exactly like their intervals; one over a price change is refused") {
-  PriceCatalog catalog = StandardCatalog();
   const absl::Time change = kNov + absl::Minutes(10);
-  RequireOk(catalog.Add({.device_class = "gpu",
-                         .device_model = "emu-a100",
-                         .allocated_rate = Micros(2'000'000),
-                         .active_rate = Micros(1'000'000),
-                         .effective_from = change}));
+  const PriceCatalog catalog = CatalogWithA100ChangeAt(change);
   // Five minutes before the change, two after, two devices, one of them idle.
   std::vector<UsageRow> intervals;
   for (int m = 5; m <= 11; ++m) {
