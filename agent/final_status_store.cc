@@ -44,7 +44,8 @@ absl::StatusOr<std::unique_ptr<FinalStatusStore>> FinalStatusStore::Create(std::
         absl::StrCat("cannot create directory ", dir, ": ", ec.message()));
   }
   std::unique_ptr<Journal> journal = Journal::Open(absl::StrCat(dir, "/", kJournal));
-  return std::unique_ptr<FinalStatusStore>(new FinalStatusStore(std::move(dir), std::move(journal)));
+  return std::unique_ptr<FinalStatusStore>(
+      new FinalStatusStore(std::move(dir), std::move(journal)));
 }
 
 absl::Status FinalStatusStore::Save(const FinalStatus& final_status) {

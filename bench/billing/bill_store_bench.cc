@@ -9,10 +9,11 @@
 // Usage: hac-bench-bill-store [--attempts=N] [--runs=N] [--grid=MINUTES] [--db=PATH [--reuse]]
 //
 // Setup (timed and printed apart): a fresh Store in a temp directory (or --db, which must not
-// exist) gets the catalog's prices, then the tenant's usage through Store::RecordUsage, as hacd's HandleUsage would write it,
-// one call per report minute. Attempts are shaped like hac-bench-bill's: 20% of jobs retried
-// once, 1 or 2 devices per attempt, 1-5 one-minute intervals per device, three device models on
-// the catalog of bench_catalog.h, about 1% of attempts straddling the price change on the 15th.
+// exist) gets the catalog's prices, then the tenant's usage through Store::RecordUsage, as
+// hacd's HandleUsage would write it, one call per report minute. Attempts are shaped like
+// hac-bench-bill's: 20% of jobs retried once, 1 or 2 devices per attempt, 1-5 one-minute
+// intervals per device, three device models on the catalog of bench_catalog.h, about 1% of
+// attempts straddling the price change on the 15th.
 // Each device's final cumulative counter is reported once, 59 s into the attempt's last minute;
 // attempts end on a grid of --grid minutes (default 10) so that each RecordUsage call carries a
 // few hundred counters. The ledger spreads each counter over the attempt's intervals (full

@@ -56,7 +56,8 @@ absl::Status RecordUsageOn(Database& db, CounterCache& cache,
       Statement * get,
       db.Cached("SELECT allocated_ms, active_ms, tenant_id, job_id, device_id, device_class, "
                 "device_model, assign_s, last_start, last_length, last_allocated_ms, "
-                "last_active_ms, final FROM usage_counters WHERE attempt_id = ?1 AND device_index = ?2"));
+                "last_active_ms, final FROM usage_counters WHERE attempt_id = ?1 AND "
+                "device_index = ?2"));
   ASSIGN_OR_RETURN(
       Statement * insert,
       db.Cached("INSERT INTO usage_counters(attempt_id, device_index, allocated_ms, active_ms, "

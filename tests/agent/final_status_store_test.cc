@@ -52,8 +52,8 @@ TEST_CASE("FinalStatusStore gives a restarted agent back what it saved, until it
     // One journal, no file per attempt.
     CHECK(Exists(dir.File("finished/journal")));
     CHECK_FALSE(Exists(dir.File("finished/j-1.1")));
-    CHECK((*store)->journal_bytes() == static_cast<int64_t>(
-                                           std::filesystem::file_size(dir.File("finished/journal"))));
+    const auto on_disk = std::filesystem::file_size(dir.File("finished/journal"));
+    CHECK((*store)->journal_bytes() == static_cast<int64_t>(on_disk));
   }
   // A new store on the same directory plays the restarted agent.
   auto store = FinalStatusStore::Create(dir.File("finished"));

@@ -38,11 +38,11 @@ TwoBills BothWays(Store& store, const TenantRecord& tenant, const billing::Price
                   billing::Month month) {
   TwoBills out;
   billing::UsageRater rater(tenant.name, catalog, month.Start(), month.End());
-  absl::Status s =
-      store.ForEachMonthUsage(tenant.id, tenant.name, month.Start(), [&](const billing::UsageRow& r) {
-        ++out.summed_rows;
-        return rater.Add(r);
-      });
+  absl::Status s = store.ForEachMonthUsage(tenant.id, tenant.name, month.Start(),
+                                           [&](const billing::UsageRow& r) {
+                                             ++out.summed_rows;
+                                             return rater.Add(r);
+                                           });
   out.summed = s.ok() ? rater.Finish() : absl::StatusOr<billing::Bill>(s);
   absl::StatusOr<std::vector<billing::UsageRow>> rows =
       store.ListUsageRows(tenant.id, tenant.name, month.Start(), month.End());
