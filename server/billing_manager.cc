@@ -293,7 +293,10 @@ absl::StatusOr<billing::Bill> RateStoredMonth(store::Store& store, int64_t tenan
                                               billing::Month month) {
   billing::UsageRater rater(tenant, catalog, month.Start(), month.End());
   RowPipe pipe;
-  std::thread rating([&] {
+  // Rates the batches the reader hands over. Started with the first full batch: a month smaller
+  // than one batch is rated on this thread, without a thread of its own.
+  std::thread rating;
+  auto rate_batches = [&] {
     bool ok = true;
     while (RowPipe::Batch* b = pipe.TakeFull()) {
       for (size_t i = 0; ok && i < b->size; ++i) {
@@ -304,7 +307,7 @@ absl::StatusOr<billing::Bill> RateStoredMonth(store::Store& store, int64_t tenan
       }
       pipe.PutFree(b);
     }
-  });
+  };
   RowPipe::Batch* batch = nullptr;
   absl::Status read = store.ForEachMonthUsage(
       tenant_id, tenant, month.Start(), [&](const billing::UsageRow& row) -> absl::Status {
@@ -313,6 +316,7 @@ absl::StatusOr<billing::Bill> RateStoredMonth(store::Store& store, int64_t tenan
         }
         batch->rows[batch->size++] = row;
         if (batch->size == RowPipe::kBatchRows) {
+          if (!rating.joinable()) rating = std::thread(rate_batches);
           pipe.PutFull(batch);
           batch = nullptr;
         }
@@ -320,7 +324,11 @@ absl::StatusOr<billing::Bill> RateStoredMonth(store::Store& store, int64_t tenan
       });
   if (batch != nullptr) pipe.PutFull(batch);
   pipe.Close();
-  rating.join();
+  if (rating.joinable()) {
+    rating.join();
+  } else {
+    rate_batches();
+  }
   absl::StatusOr<billing::Bill> bill = rater.Finish();
   if (!read.ok() && bill.ok()) return read;  // the store failed, not the rating
   // A summed row over a price added later: rate the month's interval rows.

@@ -11,6 +11,7 @@
 
 #include "billing/rating.h"
 #include "common/clock.h"
+#include "server/billing_manager.h"
 #include "server/store/store.h"
 #include "tests/testing/temp_dir.h"
 
@@ -290,6 +291,62 @@ TEST_CASE("Migrating to schema 4 sums the intervals of every ended attempt") {
   REQUIRE(after.summed.ok());
   CHECK(*after.summed == before.intervals);
   CHECK(after.summed_rows == before.summed_rows);
+}
+
+TEST_CASE("RateStoredMonth rates a large month on two threads and falls back on a late price") {
+  testing::TempDir dir;
+  common::FakeClock clock{At("2026-11-20T00:00:00Z")};
+  std::unique_ptr<Store> store = *Store::Open(dir.File("hac.db"), clock);
+  const TenantRecord tenant = *store->CreateTenant("acme");
+  billing::PriceCatalog catalog;
+  auto price = [&](const std::string& model, int64_t alloc, absl::Time from) {
+    billing::PriceEntry e{.device_class = "gpu",
+                          .device_model = model,
+                          .allocated_rate = Micros(alloc),
+                          .active_rate = Micros(alloc / 3),
+                          .effective_from = from};
+    REQUIRE(catalog.Add(e).ok());
+    REQUIRE(store->AddPrice(e).ok());
+  };
+  price("", 1'000'003, At("2026-10-01T00:00:00Z"));
+  // 5,000 attempts of 1-3 minutes, most ended: many batches of summed rows, and open intervals.
+  std::mt19937_64 rng(11);
+  std::vector<UsageCounterRecord> batch;
+  for (int a = 0; a < 5'000; ++a) {
+    UsageCounterRecord& c = batch.emplace_back();
+    c.job_id = JobIdString(1 + a);
+    c.attempt_id = c.job_id + ".1";
+    c.tenant_id = tenant.id;
+    c.device_id = absl::StrCat("dev-", a % 7);
+    c.device_class = "gpu";
+    c.device_model = a % 3 == 0 ? "emu-h100" : "emu-a100";
+    c.assign_time = clock.Now() - absl::Minutes(1 + static_cast<int64_t>(rng() % 3));
+    c.allocated_ms = absl::ToInt64Milliseconds(clock.Now() - c.assign_time) -
+                     static_cast<int64_t>(rng() % 1000);
+    c.active_ms = c.allocated_ms / 2;
+    c.final = a % 10 != 0;
+  }
+  REQUIRE(store->RecordUsage(batch, clock.Now(), absl::Seconds(60)).ok());
+  const billing::Month november{2026, 11};
+  auto by_interval = [&] {
+    absl::StatusOr<std::vector<billing::UsageRow>> rows =
+        store->ListUsageRows(tenant.id, tenant.name, november.Start(), november.End());
+    REQUIRE(rows.ok());
+    absl::StatusOr<billing::Bill> bill = billing::RateMonth(tenant.name, *rows, catalog, november);
+    REQUIRE(bill.ok());
+    return *bill;
+  };
+  absl::StatusOr<billing::Bill> stored =
+      RateStoredMonth(*store, tenant.id, tenant.name, catalog, november);
+  REQUIRE(stored.ok());
+  CHECK(stored->lines.size() == 5'000);
+  CHECK(*stored == by_interval());
+  // A price added inside the summed rows: the month is rated from its intervals, same result.
+  price("emu-a100", 2'000'003, clock.Now() - absl::Minutes(1));
+  stored = RateStoredMonth(*store, tenant.id, tenant.name, catalog, november);
+  REQUIRE(stored.ok());
+  CHECK(*stored == by_interval());
+  CHECK(stored->lines.size() > 5'000);  // attempts split at the new price
 }
 
 }  // namespace
