@@ -129,7 +129,8 @@ absl::Status MergeIntoRows(Database& db, int64_t tenant_id, const std::string& j
   return absl::OkStatus();
 }
 
-// Turns interval-shaped usage into totals entries keyed by (month, epoch), merged.
+// Turns interval-shaped usage into totals entries by month; MergeUsageTotal sums the entries of
+// one (attempt, device, epoch) when they are written.
 class TotalsBuilder {
  public:
   TotalsBuilder(const std::vector<int64_t>& epochs, const std::string& attempt_id,
@@ -138,28 +139,17 @@ class TotalsBuilder {
 
   void Add(int64_t start_s, int64_t length_s, int64_t allocated_ms, int64_t active_ms) {
     if (allocated_ms == 0 && active_ms == 0) return;
-    const int64_t month = MonthOf(start_s);
-    const int64_t epoch = EpochOf(epochs_, start_s);
-    for (auto& [m, t] : adds_) {
-      if (m == month && t.epoch_s == epoch) {
-        t.start_s = std::min(t.start_s, start_s);
-        t.end_s = std::max(t.end_s, start_s + length_s);
-        t.allocated_ms += allocated_ms;
-        t.active_ms += active_ms;
-        return;
-      }
-    }
     UsageTotal t;
     t.attempt_id = attempt_id_;
     t.device_index = device_index_;
-    t.epoch_s = epoch;
+    t.epoch_s = EpochOf(epochs_, start_s);
     t.device_class = st_.device_class;
     t.device_model = st_.device_model;
     t.start_s = start_s;
     t.end_s = start_s + length_s;
     t.allocated_ms = allocated_ms;
     t.active_ms = active_ms;
-    adds_.emplace_back(month, std::move(t));
+    adds_.emplace_back(MonthOf(start_s), std::move(t));
   }
 
   absl::Status Write(Database& db) {
