@@ -231,7 +231,7 @@ absl::Status ClusterManager::Start() {
 
 void ClusterManager::Stop() {
   {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&wake_mu_);
     if (stopping_) return;
     stopping_ = true;
   }
@@ -239,7 +239,7 @@ void ClusterManager::Stop() {
 }
 
 void ClusterManager::Wake() {
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&wake_mu_);
   wake_ = true;
 }
 
@@ -248,7 +248,7 @@ absl::Status ClusterManager::ApplySchedulerConfig(const std::string& text) {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(sched_->Reconfigure(config));
   config_text_ = text;
-  wake_ = true;
+  Wake();
   return absl::OkStatus();
 }
 
@@ -267,19 +267,27 @@ int64_t ClusterManager::passes() const {
 }
 
 void ClusterManager::Loop() {
+  absl::Time last_pass = absl::InfinitePast();  // monotonic
   for (;;) {
     {
-      absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(
+      absl::MutexLock lock(&wake_mu_);
+      wake_mu_.AwaitWithTimeout(
           absl::Condition(
-              +[](ClusterManager* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
+              +[](ClusterManager* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->wake_mu_) {
                 return c->wake_ || c->stopping_;
               },
               this),
           options_.tick);
+      // Events closer together than min_pass_interval share the next pass.
+      const absl::Duration since = clock_.MonotonicNow() - last_pass;
+      if (since < options_.min_pass_interval) {
+        wake_mu_.AwaitWithTimeout(absl::Condition(&stopping_),
+                                  options_.min_pass_interval - since);
+      }
       if (stopping_) return;
       wake_ = false;
     }
+    last_pass = clock_.MonotonicNow();
     Pass();
   }
 }
@@ -287,6 +295,7 @@ void ClusterManager::Loop() {
 void ClusterManager::Pass() {
   absl::MutexLock lock(&mu_);
   ++passes_;
+  TakeSubmitted();
   CheckLiveness();
   std::vector<PendingPlacement> placements;
   for (const scheduler::Decision& d : sched_->Schedule(clock_.Now())) {
@@ -529,23 +538,36 @@ void ClusterManager::EndAttempt(const std::string& attempt_id, hac::v1::AttemptS
     pending_[info.job_id] = std::move(job);
   }
   CommitAsync(std::move(change), std::move(ack));
-  wake_ = true;
+  Wake();
 }
 
 // ---- JobListener ----
 
 void ClusterManager::JobSubmitted(const store::JobRecord& job) {
-  absl::MutexLock lock(&mu_);
-  if (absl::Status s = sched_->Submit(ToRequest(job)); !s.ok()) {
-    HAC_LOG(WARNING) << "scheduler refused job " << job.id << ": " << s.message();
-    return;
-  }
-  pending_[job.id] = job;
+  absl::MutexLock lock(&wake_mu_);
+  submitted_.push_back(job);
   wake_ = true;
+}
+
+void ClusterManager::TakeSubmitted() {
+  std::vector<store::JobRecord> jobs;
+  {
+    absl::MutexLock lock(&wake_mu_);
+    jobs.swap(submitted_);
+  }
+  for (store::JobRecord& job : jobs) {
+    if (absl::Status s = sched_->Submit(ToRequest(job)); !s.ok()) {
+      HAC_LOG(WARNING) << "scheduler refused job " << job.id << ": " << s.message();
+      continue;
+    }
+    const int64_t id = job.id;
+    pending_[id] = std::move(job);
+  }
 }
 
 void ClusterManager::JobCancelled(const store::JobRecord& job) {
   absl::MutexLock lock(&mu_);
+  TakeSubmitted();  // a job cancelled right after its submission is in the scheduler to cancel
   (void)sched_->Cancel(scheduler::JobId{store::JobIdString(job.id)});
   pending_.erase(job.id);
   reasons_.erase(job.id);
@@ -560,7 +582,7 @@ void ClusterManager::JobCancelled(const store::JobRecord& job) {
     c->set_final_state(hac::v1::ATTEMPT_STATE_CANCELLED);
     Send(a.node, std::move(msg));
   }
-  wake_ = true;
+  Wake();
 }
 
 absl::StatusOr<hac::v1::DryRunResult> ClusterManager::DryRun(const store::JobRecord& job) {
@@ -767,7 +789,7 @@ void ClusterManager::HandleHello(const std::string& node, const std::shared_ptr<
     session->Push(std::move(msg));
   }
   (void)store_.PutNode(info.node);
-  wake_ = true;
+  Wake();
 }
 
 void ClusterManager::HandleStatus(const std::string& node, const hac::v1::AttemptStatus& st) {
@@ -1101,7 +1123,7 @@ absl::StatusOr<hac::v1::Node> ClusterManager::SetNodeState(const Principal& call
     msg.mutable_drain()->set_reason("drained by an operator");
     Send(std::string(name), std::move(msg));
   }
-  wake_ = true;
+  Wake();
   return ViewFor(caller, it->second);
 }
 

@@ -60,6 +60,9 @@ class ClusterManager final : public JobListener {
     absl::Duration usage_interval = absl::Seconds(1);   // how often agents report usage
     absl::Duration ledger_interval = absl::Seconds(60); // length of the ledger's usage rows
     std::string scheduler_config;                       // scheduler config text ("" = defaults)
+    // Passes run on events (a submission, an exit, a node joining), but at most one per this
+    // interval: under a stream of events one pass serves many of them.
+    absl::Duration min_pass_interval = absl::Milliseconds(1);
   };
 
   // `jobs` is told of every job transition (watchers, metrics); register this manager with
@@ -133,6 +136,8 @@ class ClusterManager final : public JobListener {
   void Wake();
   // One pass: liveness, decisions, reasons. Called on the loop thread.
   void Pass();
+  // Hands the jobs JobSubmitted queued to the scheduler.
+  void TakeSubmitted() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CheckLiveness() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Builds the attempt for a decision; nullopt when its job is no longer pending.
   std::optional<PendingPlacement> Prepare(const scheduler::PlaceDecision& d)
@@ -203,9 +208,14 @@ class ClusterManager final : public JobListener {
   // Final statuses whose commit failed, by attempt id: retried when reported again.
   absl::Mutex failed_mu_;
   absl::flat_hash_map<std::string, store::AttemptChange> failed_ ABSL_GUARDED_BY(failed_mu_);
-  bool wake_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time reasons_updated_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();  // monotonic
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // What wakes the loop. Its own lock, so that a submission never waits for a pass in progress.
+  absl::Mutex wake_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  bool wake_ ABSL_GUARDED_BY(wake_mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(wake_mu_) = false;
+  // Jobs committed since the last pass took them (JobSubmitted): handed to the scheduler under
+  // mu_ by TakeSubmitted.
+  std::vector<store::JobRecord> submitted_ ABSL_GUARDED_BY(wake_mu_);
   int64_t passes_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread loop_;
 };

@@ -3,7 +3,13 @@
 // Every counted submission was acknowledged, so it is committed to disk (group commit).
 // Prints a table and one JSON line.
 //
-//   hac-bench-submit [--clients 16] [--seconds 10] [--channels 4]
+// A client is a closed loop: it sends one submission, waits for the acknowledgement, sends the
+// next. With --client-api=async (the default) the loops are driven from completion queues by
+// --threads threads, as gRPC's own benchmark clients do, so the client's threads take less of
+// the CPU that hacd shares with them on one machine; --client-api=sync runs one thread per
+// client with blocking calls.
+//
+//   hac-bench-submit [--clients 16] [--seconds 10] [--channels 4] [--client-api async|sync]
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
@@ -26,9 +32,11 @@
 #include "tests/testing/process.h"
 #include "tests/testing/temp_dir.h"
 
-ABSL_FLAG(int, clients, 16, "concurrent clients (threads, each one call at a time)");
+ABSL_FLAG(int, clients, 16, "concurrent clients, each one call at a time");
 ABSL_FLAG(int, channels, 4, "gRPC channels shared by the clients");
 ABSL_FLAG(int, seconds, 10, "measurement time");
+ABSL_FLAG(std::string, client_api, "async", "async (completion queues) or sync (thread per client)");
+ABSL_FLAG(int, threads, 2, "with --client-api=async: threads driving the clients");
 ABSL_FLAG(std::string, hacd, HAC_BIN_DIR "/bin/hacd", "hacd binary to start");
 
 namespace {
@@ -39,6 +47,26 @@ using hac::bench::Percentile;
 double MetricValue(const std::string& text, const std::string& name) {
   return hac::bench::MetricSample(text, name).value_or(0);
 }
+
+hac::v1::SubmitJobRequest BenchRequest() {
+  hac::v1::SubmitJobRequest req;
+  req.mutable_spec()->set_name("bench");
+  auto* d = req.mutable_spec()->add_devices();
+  d->set_device_class("gpu");
+  d->set_count(1);
+  req.mutable_spec()->mutable_workload()->set_name("train-mlp");
+  return req;
+}
+
+// One client of the async driver: its call in flight.
+struct AsyncClient {
+  hac::v1::JobService::Stub* stub = nullptr;
+  std::unique_ptr<grpc::ClientContext> ctx;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<hac::v1::SubmitJobResponse>> call;
+  hac::v1::SubmitJobResponse resp;
+  grpc::Status status;
+  absl::Time sent;
+};
 
 }  // namespace
 
@@ -89,30 +117,70 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> stop{false};
   std::atomic<int64_t> errors{0};
-  std::vector<std::vector<double>> lat(clients);
+  const bool async = absl::GetFlag(FLAGS_client_api) == "async";
+  if (!async && absl::GetFlag(FLAGS_client_api) != "sync") {
+    std::fprintf(stderr, "--client-api: async or sync\n");
+    return 2;
+  }
+  const int nthreads = async ? std::clamp(absl::GetFlag(FLAGS_threads), 1, clients) : clients;
+  const hac::v1::SubmitJobRequest req = BenchRequest();
+  std::vector<std::unique_ptr<hac::v1::JobService::Stub>> stubs;
+  for (const auto& ch : channels) stubs.push_back(hac::v1::JobService::NewStub(ch));
+  std::vector<std::vector<double>> lat(nthreads);
   std::vector<std::thread> threads;
   const absl::Time start = absl::Now();
-  for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] {
-      auto stub = hac::v1::JobService::NewStub(channels[c % nchannels]);
-      hac::v1::SubmitJobRequest req;
-      req.mutable_spec()->set_name("bench");
-      auto* d = req.mutable_spec()->add_devices();
-      d->set_device_class("gpu");
-      d->set_count(1);
-      req.mutable_spec()->mutable_workload()->set_name("train-mlp");
-      while (!stop.load(std::memory_order_relaxed)) {
-        grpc::ClientContext ctx;
-        ctx.AddMetadata("authorization", bearer);
-        hac::v1::SubmitJobResponse resp;
-        const absl::Time t0 = absl::Now();
-        grpc::Status s = stub->SubmitJob(&ctx, req, &resp);
-        const double ms = absl::ToDoubleMilliseconds(absl::Now() - t0);
-        if (s.ok()) {
-          lat[c].push_back(ms);
+  for (int t = 0; t < nthreads; ++t) {
+    if (!async) {
+      threads.emplace_back([&, t] {
+        hac::v1::JobService::Stub* stub = stubs[t % nchannels].get();
+        while (!stop.load(std::memory_order_relaxed)) {
+          grpc::ClientContext ctx;
+          ctx.AddMetadata("authorization", bearer);
+          hac::v1::SubmitJobResponse resp;
+          const absl::Time t0 = absl::Now();
+          grpc::Status s = stub->SubmitJob(&ctx, req, &resp);
+          if (s.ok()) {
+            lat[t].push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+          } else {
+            errors.fetch_add(1);
+          }
+        }
+      });
+      continue;
+    }
+    threads.emplace_back([&, t] {
+      grpc::CompletionQueue cq;
+      std::vector<AsyncClient> mine;
+      for (int c = t; c < clients; c += nthreads) {
+        mine.emplace_back();
+        mine.back().stub = stubs[c % nchannels].get();
+      }
+      auto send = [&](AsyncClient& c) {
+        c.ctx = std::make_unique<grpc::ClientContext>();
+        c.ctx->AddMetadata("authorization", bearer);
+        c.sent = absl::Now();
+        c.call = c.stub->AsyncSubmitJob(c.ctx.get(), req, &cq);
+        c.call->Finish(&c.resp, &c.status, &c);
+      };
+      for (AsyncClient& c : mine) send(c);
+      size_t in_flight = mine.size();
+      void* tag = nullptr;
+      bool ok = false;
+      while (in_flight > 0 && cq.Next(&tag, &ok)) {
+        auto* c = static_cast<AsyncClient*>(tag);
+        if (ok && c->status.ok()) {
+          lat[t].push_back(absl::ToDoubleMilliseconds(absl::Now() - c->sent));
         } else {
           errors.fetch_add(1);
         }
+        if (stop.load(std::memory_order_relaxed)) {
+          --in_flight;
+        } else {
+          send(*c);
+        }
+      }
+      cq.Shutdown();
+      while (cq.Next(&tag, &ok)) {
       }
     });
   }
@@ -131,8 +199,10 @@ int main(int argc, char** argv) {
   hacd->Signal(SIGTERM);
   hacd->Wait(absl::Seconds(30));
 
-  std::printf("hac-bench-submit: %d clients, %d channels, %.1f s, hacd with a fresh SQLite db\n",
-              clients, nchannels, elapsed);
+  std::printf(
+      "hac-bench-submit: %d clients (%s, %d threads), %d channels, %.1f s, hacd with a fresh "
+      "SQLite db\n",
+      clients, async ? "async" : "sync", nthreads, nchannels, elapsed);
   std::printf("  acknowledged submissions   %10.0f\n", n);
   std::printf("  submissions/s              %10.0f   (target >= 10000 with 16 clients)\n", rate);
   std::printf("  latency p50                %10.2f ms\n", p50);
