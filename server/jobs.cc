@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/time_util.h"
@@ -48,43 +49,69 @@ absl::Status JobManager::Init() {
 
 absl::StatusOr<hac::v1::SubmitJobResponse> JobManager::Submit(
     const Principal& caller, const hac::v1::SubmitJobRequest& req) {
+  absl::Notification committed;
+  absl::StatusOr<store::SubmitResult> result;
+  std::optional<absl::StatusOr<hac::v1::SubmitJobResponse>> answered =
+      StartSubmit(caller, req, [&](absl::StatusOr<store::SubmitResult> r) {
+        result = std::move(r);
+        committed.Notify();
+      });
+  if (answered) return *std::move(answered);
+  committed.WaitForNotification();
+  return FinishSubmit(caller, std::move(result));
+}
+
+std::optional<absl::StatusOr<hac::v1::SubmitJobResponse>> JobManager::StartSubmit(
+    const Principal& caller, const hac::v1::SubmitJobRequest& req, SubmitCommitted committed) {
   if (caller.role != Role::kTenant) {
     return absl::PermissionDeniedError(
         "jobs are submitted with a tenant token (create one with: hacctl tenant token NAME)");
   }
   if (!req.has_spec()) return absl::InvalidArgumentError("spec: required");
-  RETURN_IF_ERROR(ValidateJobSpec(req.spec()));
-  hac::v1::SubmitJobResponse resp;
-  if (req.dry_run()) {
-    store::JobRecord probe;
-    probe.tenant_id = caller.tenant_id;
-    probe.tenant = caller.tenant;
-    probe.spec = req.spec();
-    ApplyJobSpecDefaults(probe.spec);
-    probe.create_time = probe.update_time = clock_.Now();
-    if (listener_ == nullptr) {
-      resp.mutable_dry_run()->set_reason(kNoNodesReason);
-    } else {
-      ASSIGN_OR_RETURN(*resp.mutable_dry_run(), listener_->DryRun(probe));
-    }
-    if (policy_ != nullptr) policy_->EstimateDryRun(probe.spec, *resp.mutable_dry_run());
-    return resp;
+  if (absl::Status s = ValidateJobSpec(req.spec()); !s.ok()) return s;
+  if (req.dry_run()) return DryRun(caller, req.spec());
+  if (policy_ != nullptr) {
+    if (absl::Status s = policy_->AdmitSubmission(caller.tenant_id); !s.ok()) return s;
   }
-  if (policy_ != nullptr) RETURN_IF_ERROR(policy_->AdmitSubmission(caller.tenant_id));
   store::NewJob job;
   job.tenant_id = caller.tenant_id;
   job.tenant = caller.tenant;
   job.spec = req.spec();
   ApplyJobSpecDefaults(job.spec);
   job.reason = kNoNodesReason;
-  ASSIGN_OR_RETURN(store::SubmitResult result, store_.SubmitJob(job));
-  if (!result.replay) {
+  store_.SubmitJobAsync(std::move(job), std::move(committed));
+  return std::nullopt;
+}
+
+absl::StatusOr<hac::v1::SubmitJobResponse> JobManager::FinishSubmit(
+    const Principal& caller, absl::StatusOr<store::SubmitResult> result) {
+  if (!result.ok()) return result.status();
+  if (!result->replay) {
     metrics_.JobSubmitted(caller.tenant);
     metrics_.SetCommitCounters(store_.commit_batches(), store_.commit_writes());
-    if (listener_ != nullptr) listener_->JobSubmitted(result.job);
+    if (listener_ != nullptr) listener_->JobSubmitted(result->job);
   }
-  *resp.mutable_job() = JobToProto(result.job);
-  resp.set_idempotent_replay(result.replay);
+  hac::v1::SubmitJobResponse resp;
+  *resp.mutable_job() = JobToProto(result->job);
+  resp.set_idempotent_replay(result->replay);
+  return resp;
+}
+
+absl::StatusOr<hac::v1::SubmitJobResponse> JobManager::DryRun(const Principal& caller,
+                                                              const hac::v1::JobSpec& spec) {
+  hac::v1::SubmitJobResponse resp;
+  store::JobRecord probe;
+  probe.tenant_id = caller.tenant_id;
+  probe.tenant = caller.tenant;
+  probe.spec = spec;
+  ApplyJobSpecDefaults(probe.spec);
+  probe.create_time = probe.update_time = clock_.Now();
+  if (listener_ == nullptr) {
+    resp.mutable_dry_run()->set_reason(kNoNodesReason);
+  } else {
+    ASSIGN_OR_RETURN(*resp.mutable_dry_run(), listener_->DryRun(probe));
+  }
+  if (policy_ != nullptr) policy_->EstimateDryRun(probe.spec, *resp.mutable_dry_run());
   return resp;
 }
 

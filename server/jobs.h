@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -31,7 +32,8 @@ hac::v1::Job JobToProto(const store::JobRecord& job);
 class JobListener {
  public:
   virtual ~JobListener() = default;
-  // After a new job was committed.
+  // After a new job was committed. Called on the thread that completes submissions: it must
+  // not wait for a scheduling pass or the store.
   virtual void JobSubmitted(const store::JobRecord& job) = 0;
   // After a job was committed as CANCELLED (it may still be running).
   virtual void JobCancelled(const store::JobRecord& job) = 0;
@@ -66,8 +68,18 @@ class JobManager {
   // A job changed state elsewhere (its attempts): updates metrics and wakes watchers.
   void JobChanged(const store::JobRecord& before, const store::JobRecord& after);
 
+  // Checks a submission, commits it and tells the listener. Blocks until the commit.
   absl::StatusOr<hac::v1::SubmitJobResponse> Submit(const Principal& caller,
                                                     const hac::v1::SubmitJobRequest& req);
+  // Submit in two halves, for servers that do not park a thread per call. StartSubmit returns
+  // the answer when there is nothing to commit (a rejection, a dry run); otherwise it queues the
+  // write and `committed` gets its result on the store's writer thread, where it must not block
+  // (the listener may wait for the store). Pass that result to FinishSubmit on another thread.
+  using SubmitCommitted = std::function<void(absl::StatusOr<store::SubmitResult>)>;
+  std::optional<absl::StatusOr<hac::v1::SubmitJobResponse>> StartSubmit(
+      const Principal& caller, const hac::v1::SubmitJobRequest& req, SubmitCommitted committed);
+  absl::StatusOr<hac::v1::SubmitJobResponse> FinishSubmit(
+      const Principal& caller, absl::StatusOr<store::SubmitResult> result);
   absl::StatusOr<hac::v1::Job> Get(const Principal& caller, const hac::v1::GetJobRequest& req);
   absl::StatusOr<hac::v1::ListJobsResponse> List(const Principal& caller,
                                                  const hac::v1::ListJobsRequest& req);
@@ -92,6 +104,9 @@ class JobManager {
   // The job if `caller` may see it, else NOT_FOUND.
   absl::StatusOr<store::JobRecord> Visible(const Principal& caller, absl::string_view id);
   uint64_t Version(int64_t job_id);
+  // Where a checked spec would go now, without submitting it.
+  absl::StatusOr<hac::v1::SubmitJobResponse> DryRun(const Principal& caller,
+                                                    const hac::v1::JobSpec& spec);
 
   store::Store& store_;
   Metrics& metrics_;

@@ -1,8 +1,10 @@
 #include "server/store/store.h"
 
+#include <memory>
 #include <utility>
 
 #include "absl/strings/numbers.h"
+#include "absl/synchronization/notification.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/util/time_util.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -453,10 +455,29 @@ absl::StatusOr<bool> Store::HasAdminToken() {
 // ---- jobs ----
 
 absl::StatusOr<SubmitResult> Store::SubmitJob(const NewJob& job) {
-  SubmitResult out;
-  const std::string spec_bytes = DeterministicBytes(job.spec);
-  const std::string& key = job.spec.idempotency_key();
-  RETURN_IF_ERROR(writer_->Write([&](Database& db) -> absl::Status {
+  absl::Notification committed;
+  absl::StatusOr<SubmitResult> out;
+  SubmitJobAsync(job, [&](absl::StatusOr<SubmitResult> r) {
+    out = std::move(r);
+    committed.Notify();
+  });
+  committed.WaitForNotification();
+  return out;
+}
+
+void Store::SubmitJobAsync(NewJob job, std::function<void(absl::StatusOr<SubmitResult>)> done) {
+  struct Submission {
+    NewJob job;
+    std::string spec_bytes;
+    SubmitResult out;
+  };
+  auto sub = std::make_shared<Submission>();
+  sub->spec_bytes = DeterministicBytes(job.spec);
+  sub->job = std::move(job);
+  auto write = [this, sub](Database& db) -> absl::Status {
+    const NewJob& job = sub->job;
+    SubmitResult& out = sub->out;
+    const std::string& key = job.spec.idempotency_key();
     if (!key.empty()) {
       ASSIGN_OR_RETURN(
           Statement * find,
@@ -466,7 +487,7 @@ absl::StatusOr<SubmitResult> Store::SubmitJob(const NewJob& job) {
       ASSIGN_OR_RETURN(bool found, find->Step());
       if (found) {
         int64_t id = find->ColumnInt64(0);
-        if (find->ColumnBlob(1) != spec_bytes) {
+        if (find->ColumnBlob(1) != sub->spec_bytes) {
           return absl::FailedPreconditionError(absl::StrCat(
               "spec.idempotency_key: \"", key, "\" was already used for job ", JobIdString(id),
               " with a different spec; use a new key for a different job"));
@@ -486,7 +507,7 @@ absl::StatusOr<SubmitResult> Store::SubmitJob(const NewJob& job) {
     st->BindText(2, job.spec.name());
     st->BindInt64(3, hac::v1::JOB_STATE_PENDING);
     st->BindText(4, job.reason);
-    st->BindBlob(5, spec_bytes);
+    st->BindBlob(5, sub->spec_bytes);
     st->BindTextOrNull(6, key);
     st->BindInt64(7, now);
     st->BindInt64(8, now);
@@ -500,8 +521,14 @@ absl::StatusOr<SubmitResult> Store::SubmitJob(const NewJob& job) {
     out.job.reason = job.reason;
     out.job.create_time = out.job.update_time = FromMicros(now);
     return absl::OkStatus();
-  }));
-  return out;
+  };
+  writer_->WriteAsync(std::move(write), [sub, done = std::move(done)](const absl::Status& s) {
+    if (s.ok()) {
+      done(std::move(sub->out));
+    } else {
+      done(s);
+    }
+  });
 }
 
 absl::StatusOr<JobRecord> Store::GetJob(int64_t id) {

@@ -60,6 +60,9 @@ class Store {
   // returns that job (replay = true). The same key with a different spec is
   // FAILED_PRECONDITION.
   absl::StatusOr<SubmitResult> SubmitJob(const NewJob& job);
+  // SubmitJob without blocking: `done` gets the result once the write committed or failed. It
+  // runs on the store's writer thread, so it must be quick and must not wait for the store.
+  void SubmitJobAsync(NewJob job, std::function<void(absl::StatusOr<SubmitResult>)> done);
   absl::StatusOr<JobRecord> GetJob(int64_t id);  // NOT_FOUND
   absl::StatusOr<std::vector<JobRecord>> ListJobs(const JobFilter& filter);
   // Moves a job that has not ended to CANCELLED. FAILED_PRECONDITION when it has ended.

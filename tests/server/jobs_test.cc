@@ -38,6 +38,51 @@ hac::v1::SubmitJobRequest Req(const std::string& name) {
   return r;
 }
 
+TEST_CASE("StartSubmit answers rejections at once and hands commits to FinishSubmit") {
+  Fixture f;
+  Principal a = f.Tenant("a");
+  int calls = 0;
+  auto never = [&](absl::StatusOr<store::SubmitResult>) { ++calls; };
+
+  hac::v1::SubmitJobRequest bad = Req("x");
+  bad.mutable_spec()->mutable_devices(0)->set_count(0);
+  auto rejected = f.jobs.StartSubmit(a, bad, never);
+  REQUIRE(rejected.has_value());
+  CHECK(rejected->status().code() == absl::StatusCode::kInvalidArgument);
+  hac::v1::SubmitJobRequest dry = Req("x");
+  dry.set_dry_run(true);
+  auto estimate = f.jobs.StartSubmit(a, dry, never);
+  REQUIRE(estimate.has_value());
+  CHECK(estimate->ok());
+  CHECK_FALSE(estimate->value().has_job());
+  CHECK(calls == 0);
+
+  // A real submission: the result comes on the store's writer thread, once committed.
+  hac::v1::SubmitJobRequest req = Req("async");
+  req.mutable_spec()->set_idempotency_key("k1");
+  absl::Notification done;
+  absl::StatusOr<store::SubmitResult> result;
+  auto queued = f.jobs.StartSubmit(a, req, [&](absl::StatusOr<store::SubmitResult> r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  CHECK_FALSE(queued.has_value());
+  REQUIRE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  REQUIRE(result.ok());
+  auto resp = f.jobs.FinishSubmit(a, std::move(result));
+  REQUIRE(resp.ok());
+  CHECK(resp->job().spec().name() == "async");
+  CHECK_FALSE(resp->idempotent_replay());
+  // Committed: visible to a read, and the same key replays it.
+  hac::v1::GetJobRequest get;
+  get.set_id(resp->job().id());
+  CHECK(f.jobs.Get(a, get)->spec().name() == "async");
+  auto again = f.jobs.Submit(a, req);
+  REQUIRE(again.ok());
+  CHECK(again->idempotent_replay());
+  CHECK(again->job().id() == resp->job().id());
+}
+
 TEST_CASE("JobManager hides another tenant's job as NOT_FOUND and lists only one's own") {
   Fixture f;
   Principal a = f.Tenant("a"), b = f.Tenant("b");
