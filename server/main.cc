@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -32,6 +34,7 @@
 #include "server/cluster.h"
 #include "server/logs.h"
 #include "server/auth.h"
+#include "server/grpc/async_submit.h"
 #include "server/grpc/rpc.h"
 #include "server/grpc/services.h"
 #include "server/jobs.h"
@@ -231,12 +234,17 @@ int main(int argc, char** argv) {
   const std::string listen = absl::GetFlag(FLAGS_listen);
   builder.AddListeningPort(listen, *creds, &grpc_port);
   builder.SetMaxReceiveMessageSize(hac::server::limits::kMaxMessageBytes);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   // The sync server's threads: a thread that finishes an RPC keeps polling instead of exiting
   // while fewer than MAX_POLLERS poll, so bursts of concurrent RPCs do not create and destroy a
   // thread each.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
   builder.RegisterService(&job_service);
+  // SubmitJob's completion queues: one thread each, as many as cores (2 to 16).
+  hac::server::grpc_glue::AsyncSubmitServer submit_server(
+      builder, job_service, rpc, jobs,
+      std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 2, 16));
   builder.RegisterService(&admin_service);
   builder.RegisterService(&node_service);
   builder.RegisterService(&pool_service);
@@ -245,6 +253,7 @@ int main(int argc, char** argv) {
   if (server == nullptr || grpc_port == 0) {
     return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
   }
+  submit_server.Start();
   server->GetHealthCheckService()->SetServingStatus(true);
 
   std::unique_ptr<prometheus::Exposer> exposer;
@@ -273,6 +282,7 @@ int main(int argc, char** argv) {
   server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
+  submit_server.Stop();
   billing.Stop();
   (*cluster)->Stop();
   HAC_LOG(INFO) << "stopped";

@@ -1,9 +1,9 @@
 // The glue every RPC handler shares: authenticate the caller from its metadata, run the
 // gRPC-free handler, record metrics, and translate absl::Status to grpc::Status in one place.
 //
-//   grpc::Status SubmitJob(grpc::ServerContext* ctx, const Req* req, Resp* resp) override {
-//     return rpc_.Unary("SubmitJob", ctx, resp, [&](const Principal& p) {
-//       return jobs_.Submit(p, *req);
+//   grpc::Status GetJob(grpc::ServerContext* ctx, const Req* req, Resp* resp) override {
+//     return rpc_.Unary("GetJob", ctx, resp, [&](const Principal& p) {
+//       return jobs_.Get(p, *req);
 //     });
 //   }
 //
@@ -45,11 +45,18 @@ class Rpc {
   // Runs `fn(principal) -> absl::Status` (streams, and calls with empty responses).
   template <typename Fn>
   grpc::Status Run(const char* method, grpc::ServerContext* ctx, Fn&& fn) {
-    const absl::Time start = clock_.MonotonicNow();
+    const absl::Time start = Start();
     absl::StatusOr<Principal> p = Authenticate(ctx);
     absl::Status s = p.ok() ? fn(*p) : p.status();
-    metrics_.ObserveRpc(method, s.code(), clock_.MonotonicNow() - start);
+    Record(method, s.code(), start);
     return ToGrpcStatus(s);
+  }
+
+  // For handlers that finish later (AsyncSubmitServer): the call's start, and its record in the
+  // RPC metrics once it ends.
+  absl::Time Start() const { return clock_.MonotonicNow(); }
+  void Record(const char* method, absl::StatusCode code, absl::Time start) {
+    metrics_.ObserveRpc(method, code, clock_.MonotonicNow() - start);
   }
 
   // For methods a later release implements: UNIMPLEMENTED, saying so.

@@ -7,11 +7,6 @@ using grpc::Status;
 
 // ---- JobService ----
 
-Status JobServiceImpl::SubmitJob(ServerContext* ctx, const hac::v1::SubmitJobRequest* req,
-                                 hac::v1::SubmitJobResponse* resp) {
-  return rpc_.Unary("SubmitJob", ctx, resp, [&](const Principal& p) { return jobs_.Submit(p, *req); });
-}
-
 Status JobServiceImpl::GetJob(ServerContext* ctx, const hac::v1::GetJobRequest* req,
                               hac::v1::Job* resp) {
   return rpc_.Unary("GetJob", ctx, resp, [&](const Principal& p) { return jobs_.Get(p, *req); });

@@ -2,7 +2,7 @@
 // gRPC-free managers (JobManager, AdminManager). Services a later release implements answer
 // UNIMPLEMENTED with a message saying so.
 //
-// Thread-safe (sync gRPC services; each call runs on a gRPC thread).
+// Thread-safe (sync gRPC services, each call on a gRPC thread; SubmitJob is asynchronous).
 #ifndef HAC_SERVER_GRPC_SERVICES_H_
 #define HAC_SERVER_GRPC_SERVICES_H_
 
@@ -19,11 +19,11 @@
 
 namespace hac::server::grpc_glue {
 
-class JobServiceImpl final : public hac::v1::JobService::Service {
+// SubmitJob is asynchronous: AsyncSubmitServer (server/grpc/async_submit.h) serves it.
+class JobServiceImpl final
+    : public hac::v1::JobService::WithAsyncMethod_SubmitJob<hac::v1::JobService::Service> {
  public:
   JobServiceImpl(Rpc& rpc, JobManager& jobs) : rpc_(rpc), jobs_(jobs) {}
-  grpc::Status SubmitJob(grpc::ServerContext* ctx, const hac::v1::SubmitJobRequest* req,
-                         hac::v1::SubmitJobResponse* resp) override;
   grpc::Status GetJob(grpc::ServerContext* ctx, const hac::v1::GetJobRequest* req,
                       hac::v1::Job* resp) override;
   grpc::Status ListJobs(grpc::ServerContext* ctx, const hac::v1::ListJobsRequest* req,
