@@ -12,6 +12,8 @@
 //   hac-bench-submit [--clients 16] [--seconds 10] [--channels 4] [--client-api async|sync]
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -23,6 +25,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -46,6 +49,24 @@ using hac::bench::Percentile;
 // A /metrics sample, 0 when absent.
 double MetricValue(const std::string& text, const std::string& name) {
   return hac::bench::MetricSample(text, name).value_or(0);
+}
+
+// CPU seconds (user + system) used so far by process `pid` (0: this process).
+double CpuSeconds(pid_t pid) {
+  if (pid == 0) {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  }
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  // Fields after the command name (which ends with the last ')'): utime and stime are 14, 15.
+  std::vector<std::string> f = absl::StrSplit(line.substr(line.rfind(')') + 2), ' ');
+  double ut = 0, st = 0;
+  if (f.size() < 13 || !absl::SimpleAtod(f[11], &ut) || !absl::SimpleAtod(f[12], &st)) return 0;
+  return (ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 hac::v1::SubmitJobRequest BenchRequest() {
@@ -128,6 +149,7 @@ int main(int argc, char** argv) {
   for (const auto& ch : channels) stubs.push_back(hac::v1::JobService::NewStub(ch));
   std::vector<std::vector<double>> lat(nthreads);
   std::vector<std::thread> threads;
+  const double hacd_cpu0 = CpuSeconds(hacd->pid()), client_cpu0 = CpuSeconds(0);
   const absl::Time start = absl::Now();
   for (int t = 0; t < nthreads; ++t) {
     if (!async) {
@@ -188,6 +210,8 @@ int main(int argc, char** argv) {
   stop = true;
   for (auto& t : threads) t.join();
   const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  const double hacd_cpu = CpuSeconds(hacd->pid()) - hacd_cpu0;
+  const double client_cpu = CpuSeconds(0) - client_cpu0;
 
   std::vector<double> all;
   for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
@@ -209,10 +233,13 @@ int main(int argc, char** argv) {
   std::printf("  latency p99                %10.2f ms (target < 20 ms)\n", p99);
   std::printf("  commits (transactions)     %10.0f   (%.1f submissions per commit)\n", batches,
               batches > 0 ? n / batches : 0.0);
+  std::printf("  hacd CPU per submission    %10.1f us\n", n > 0 ? hacd_cpu / n * 1e6 : 0.0);
+  std::printf("  client CPU per submission  %10.1f us\n", n > 0 ? client_cpu / n * 1e6 : 0.0);
   std::printf("  errors                     %10lld\n", static_cast<long long>(errors.load()));
   std::printf(
       "{\"bench\":\"submit\",\"clients\":%d,\"seconds\":%.2f,\"submissions\":%.0f,"
-      "\"per_second\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"commits\":%.0f,\"errors\":%lld}\n",
-      clients, elapsed, n, rate, p50, p99, batches, static_cast<long long>(errors.load()));
+      "\"per_second\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"commits\":%.0f,\"hacd_cpu_us\":%.1f,\"client_cpu_us\":%.1f,\"errors\":%lld}\n",
+      clients, elapsed, n, rate, p50, p99, batches, n > 0 ? hacd_cpu / n * 1e6 : 0.0,
+      n > 0 ? client_cpu / n * 1e6 : 0.0, static_cast<long long>(errors.load()));
   return errors.load() == 0 ? 0 : 1;
 }
