@@ -439,15 +439,27 @@ void ClusterManager::Preempt(const scheduler::PreemptDecision& d) {
 
 void ClusterManager::UpdateReasons() {
   std::vector<std::pair<int64_t, std::string>> changed;
-  for (auto& [job_id, job] : pending_) {
+  auto refresh = [&](int64_t job_id, store::JobRecord& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     absl::StatusOr<std::string> reason =
         sched_->PendingReason(scheduler::JobId{store::JobIdString(job_id)});
-    if (!reason.ok() || reason->empty()) continue;
+    if (!reason.ok() || reason->empty()) return;
     std::string& last = reasons_[job_id];
-    if (last == *reason) continue;
+    if (last == *reason) return;
     last = *reason;
     job.reason = *reason;
     changed.emplace_back(job_id, *reason);
+  };
+  // New to the queue: what the store says of them is from before the scheduler saw them.
+  for (int64_t id : std::exchange(fresh_reasons_, {})) {
+    auto it = pending_.find(id);
+    if (it != pending_.end()) refresh(it->first, it->second);
+  }
+  auto it = pending_.upper_bound(reasons_cursor_);
+  for (size_t n = std::min(pending_.size(), kReasonsPerTick); n > 0; --n) {
+    if (it == pending_.end()) it = pending_.begin();
+    refresh(it->first, it->second);
+    reasons_cursor_ = it->first;
+    ++it;
   }
   if (!changed.empty()) store_.SetJobReasonsAsync(std::move(changed));
 }
@@ -536,6 +548,7 @@ void ClusterManager::EndAttempt(const std::string& attempt_id, hac::v1::AttemptS
     job.reason = change.job_reason;
     job.attempt_count = a.number();
     pending_[info.job_id] = std::move(job);
+    fresh_reasons_.push_back(info.job_id);
   }
   CommitAsync(std::move(change), std::move(ack));
   Wake();
@@ -562,6 +575,7 @@ void ClusterManager::TakeSubmitted() {
     }
     const int64_t id = job.id;
     pending_[id] = std::move(job);
+    fresh_reasons_.push_back(id);
   }
 }
 

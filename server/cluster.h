@@ -145,7 +145,12 @@ class ClusterManager final : public JobListener {
   // Commits a pass's placements in one transaction, then sends the assignments.
   void Place(std::vector<PendingPlacement> placements) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Preempt(const scheduler::PreemptDecision& d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Refreshes the pending jobs' reasons (each costs the scheduler an evaluation): the jobs new
+  // to the queue, then at most kReasonsPerTick others, continuing where the last call stopped.
+  // A long queue costs a bounded amount per tick; each reason is at most
+  // pending / kReasonsPerTick ticks old.
   void UpdateReasons() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static constexpr size_t kReasonsPerTick = 4096;
   // Ends an attempt: frees its devices, requeues its job or ends it, and commits both (without
   // waiting: the commit is ordered before any later write). When `ack` is set, the agent's
   // StatusAck is sent once the commit is durable.
@@ -202,8 +207,13 @@ class ClusterManager final : public JobListener {
   std::map<std::string, NodeInfo> nodes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, AttemptInfo> attempts_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> by_sched_id_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<int64_t, store::JobRecord> pending_ ABSL_GUARDED_BY(mu_);
+  // Ordered by job id, so that UpdateReasons can take the queue in turns.
+  std::map<int64_t, store::JobRecord> pending_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, std::string> reasons_ ABSL_GUARDED_BY(mu_);
+  // Jobs that entered the queue since the last UpdateReasons (submitted or requeued).
+  std::vector<int64_t> fresh_reasons_ ABSL_GUARDED_BY(mu_);
+  // The last job whose reason the round of UpdateReasons refreshed.
+  int64_t reasons_cursor_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_set<int64_t> cancelled_ ABSL_GUARDED_BY(mu_);  // cancelled while running
   // Final statuses whose commit failed, by attempt id: retried when reported again.
   absl::Mutex failed_mu_;

@@ -2,6 +2,11 @@
 // hac-agent does: a real hacd process, real gRPC streams.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <map>
+#include <thread>
+
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -390,6 +395,87 @@ TEST_CASE("A dry run says where a job would go now, or why not, and submits noth
   CHECK(absl::StrContains(resp.dry_run().reason(), "largest: 2"));
   auto jobs = hacd.Hacctl(tenant, {"-o", "json", "jobs"});
   CHECK(absl::StripAsciiWhitespace(jobs.out) == "{}");
+}
+
+}  // namespace
+}  // namespace hac::testing
+
+namespace hac::testing {
+namespace {
+
+// Every pending job's reason, by job id, through ListJobs.
+std::map<std::string, std::string> PendingReasons(const Hacd& hacd, const std::string& token) {
+  auto stub = hac::v1::JobService::NewStub(hacd.Channel());
+  std::map<std::string, std::string> out;
+  hac::v1::ListJobsRequest req;
+  req.set_page_size(1000);
+  req.add_states(hac::v1::JOB_STATE_PENDING);
+  for (;;) {
+    hac::v1::ListJobsResponse resp;
+    auto ctx = AuthContext(token);
+    if (!stub->ListJobs(ctx.get(), req, &resp).ok()) return {};
+    for (const hac::v1::Job& j : resp.jobs()) out[j.id()] = j.reason();
+    if (resp.next_page_token().empty()) return out;
+    req.set_page_token(resp.next_page_token());
+  }
+}
+
+TEST_CASE("Pending reasons of a queue longer than one tick's share are all refreshed, in turns") {
+  Hacd hacd({"--schedule-tick=100ms"});
+  REQUIRE(hacd.Start());
+  const std::string tenant = hacd.CreateTenant("acme");
+  // More than the 4,096 reasons one tick refreshes besides the jobs new to the queue.
+  constexpr int kJobs = 4500;
+  std::vector<std::thread> clients;
+  std::atomic<int> failed{0};
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      auto stub = hac::v1::JobService::NewStub(hacd.Channel());
+      for (int i = c; i < kJobs; i += 4) {
+        hac::v1::SubmitJobRequest req;
+        req.mutable_spec()->set_name("queued");
+        auto* d = req.mutable_spec()->add_devices();
+        d->set_device_class("npu");
+        d->set_count(1);
+        req.mutable_spec()->mutable_workload()->set_name("train-mlp");
+        hac::v1::SubmitJobResponse resp;
+        auto ctx = AuthContext(tenant);
+        if (!stub->SubmitJob(ctx.get(), req, &resp).ok()) failed.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  REQUIRE(failed.load() == 0);
+
+  // No node yet: every job soon says the scheduler's reason, not the one it was stored with.
+  std::map<std::string, std::string> before;
+  REQUIRE(PollUntil([&] {
+    before = PendingReasons(hacd, tenant);
+    if (before.size() != kJobs) return false;
+    for (const auto& [id, reason] : before) {
+      if (absl::StrContains(reason, "no node has joined the cluster yet")) return false;
+    }
+    return true;
+  }, absl::Seconds(30)));
+  const std::string no_node = before.begin()->second;
+  INFO(no_node);
+
+  // A node joins and takes 2 jobs: every other job's reason changes, more than one tick's share.
+  const std::string join = LineValue(
+      hacd.Hacctl(hacd.admin_token(), {"join-token", "create"}).out, "token: ");
+  FakeAgent n1(hacd, join, "n1", 2);
+  n1.Connect();
+  std::map<std::string, std::string> after;
+  REQUIRE(PollUntil([&] {
+    after = PendingReasons(hacd, tenant);
+    if (after.size() != kJobs - 2) return false;
+    for (const auto& [id, reason] : after) {
+      if (reason == no_node) return false;
+    }
+    return true;
+  }, absl::Seconds(30)));
+  INFO(after.begin()->second);
+  CHECK(absl::StrContains(after.begin()->second, "waiting"));
 }
 
 }  // namespace
