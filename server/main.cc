@@ -234,7 +234,6 @@ int main(int argc, char** argv) {
   const std::string listen = absl::GetFlag(FLAGS_listen);
   builder.AddListeningPort(listen, *creds, &grpc_port);
   builder.SetMaxReceiveMessageSize(hac::server::limits::kMaxMessageBytes);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   // The sync server's threads: a thread that finishes an RPC keeps polling instead of exiting
   // while fewer than MAX_POLLERS poll, so bursts of concurrent RPCs do not create and destroy a
   // thread each.
