@@ -84,7 +84,7 @@ std::string SignalName(int sig) {
   }
 }
 
-// One running attempt. The fds and `thread` belong to the monitor thread; the fields marked
+// One running attempt. The fds belong to its monitor thread; the fields marked
 // "mu_" are shared with Cancel() under Supervisor::mu_.
 struct Supervisor::Child {
   std::string attempt_id;
@@ -99,7 +99,6 @@ struct Supervisor::Child {
   absl::Time start;
   absl::Duration max_runtime;
   absl::Duration kill_grace;
-  std::thread thread;
   // mu_
   bool cancel_requested = false;
   absl::Duration cancel_grace = absl::InfiniteDuration();
@@ -137,21 +136,37 @@ Supervisor::~Supervisor() {
     }
     mu_.Await(absl::Condition(
         +[](std::map<std::string, std::unique_ptr<Child>>* c) { return c->empty(); }, &children_));
+    closing_ = true;
   }
-  ReapFinishedThreads();
-}
-
-void Supervisor::ReapFinishedThreads() {
-  std::vector<std::thread> threads;
+  std::vector<std::thread> monitors;
   {
     absl::MutexLock lock(&mu_);
-    threads.swap(finished_threads_);
+    monitors.swap(monitors_);
   }
-  for (std::thread& t : threads) t.join();
+  for (std::thread& t : monitors) t.join();
+}
+
+void Supervisor::MonitorLoop() {
+  for (;;) {
+    Child* child = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      ++idle_monitors_;
+      mu_.Await(absl::Condition(
+          +[](Supervisor* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+            return !s->handoff_.empty() || s->closing_;
+          },
+          this));
+      --idle_monitors_;
+      if (handoff_.empty()) return;  // closing
+      child = handoff_.front();
+      handoff_.pop_front();
+    }
+    Monitor(child);
+  }
 }
 
 absl::StatusOr<pid_t> Supervisor::Start(const LaunchSpec& spec) {
-  ReapFinishedThreads();
   if (!IsValidAttemptId(spec.attempt_id)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "attempt_id '", spec.attempt_id, "' must be 1..128 characters from [A-Za-z0-9._-]"));
@@ -265,7 +280,9 @@ absl::StatusOr<pid_t> Supervisor::Start(const LaunchSpec& spec) {
   {
     absl::MutexLock lock(&mu_);
     children_[spec.attempt_id] = std::move(child);
-    raw->thread = std::thread([this, raw] { Monitor(raw); });
+    handoff_.push_back(raw);
+    // An idle monitor takes it; otherwise one more monitor thread.
+    if (idle_monitors_ < handoff_.size()) monitors_.emplace_back([this] { MonitorLoop(); });
   }
   HAC_LOG(INFO) << "attempt " << spec.attempt_id << ": started pid " << pid << " (" << spec.argv[0]
                 << ")";
@@ -465,7 +482,6 @@ void Supervisor::Monitor(Child* child) {
   absl::MutexLock lock(&mu_);
   CloseFd(child->wake_read);
   CloseFd(child->wake_write);
-  finished_threads_.push_back(std::move(child->thread));
   children_.erase(child->attempt_id);  // `child` is gone after this line
 }
 

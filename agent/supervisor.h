@@ -9,7 +9,8 @@
 //   ASSIGN_OR_RETURN(pid_t pgid, supervisor->Start(spec));
 //   supervisor->Cancel("j-1.1", absl::Seconds(10));  // SIGTERM, 10 s, then SIGKILL to the group
 //
-// Per attempt: stdout and stderr are pipes read by a monitor thread, written to
+// Per attempt: stdout and stderr are pipes read by a monitor thread (monitor threads are kept
+// and reused: a node starting many short jobs does not create a thread for each), written to
 // <log_dir>/<attempt-id>.stdout / .stderr up to `log_cap_bytes` each and forwarded to on_output in
 // chunks of at most kMaxChunkBytes as they arrive. When the main process exits, whatever is left of
 // its group is SIGKILLed (a job ends with its main process), the pipes are drained and on_exit is
@@ -26,6 +27,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -137,15 +139,21 @@ class Supervisor {
  private:
   struct Child;
   Supervisor(Options options, Callbacks callbacks);
+  // A monitor thread: watches the children handed to it, one at a time, until closing_.
+  void MonitorLoop();
   void Monitor(Child* child);
-  void ReapFinishedThreads() ABSL_LOCKS_EXCLUDED(mu_);
 
   const Options options_;
   const Callbacks callbacks_;
 
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<Child>> children_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread> finished_threads_ ABSL_GUARDED_BY(mu_);
+  // Started children waiting for a monitor thread, and the monitor threads waiting for one.
+  // There are never more monitor threads than the most children that ran at once.
+  std::deque<Child*> handoff_ ABSL_GUARDED_BY(mu_);
+  size_t idle_monitors_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::thread> monitors_ ABSL_GUARDED_BY(mu_);
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace hac::agent
