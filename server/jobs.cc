@@ -88,7 +88,6 @@ absl::StatusOr<hac::v1::SubmitJobResponse> JobManager::FinishSubmit(
   if (!result.ok()) return result.status();
   if (!result->replay) {
     metrics_.JobSubmitted(caller.tenant);
-    metrics_.SetCommitCounters(store_.commit_batches(), store_.commit_writes());
     if (listener_ != nullptr) listener_->JobSubmitted(result->job);
   }
   hac::v1::SubmitJobResponse resp;

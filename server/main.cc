@@ -171,6 +171,9 @@ int main(int argc, char** argv) {
   if (!store.ok()) return Fail(store.status());
 
   hac::server::Metrics metrics;
+  metrics.SetCommitSource([&store] {
+    return std::make_pair((*store)->commit_batches(), (*store)->commit_writes());
+  });
   hac::server::Authenticator auth(**store, clock);
   std::string token_file = absl::GetFlag(FLAGS_admin_token_file);
   if (token_file.empty()) token_file = db_path + ".admin-token";
@@ -264,7 +267,7 @@ int main(int argc, char** argv) {
       return Fail(absl::UnavailableError(absl::StrCat("cannot serve metrics on ", m, ": ",
                                                       e.what())));
     }
-    exposer->RegisterCollectable(metrics.registry());
+    exposer->RegisterCollectable(metrics.collectable());
     metrics_addr = WithPort(m, exposer->GetListeningPorts().at(0));
   }
 

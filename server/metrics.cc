@@ -7,6 +7,21 @@
 namespace hac::server {
 namespace {
 
+// The registry, after a refresh of the values read at scrape time.
+class Scrape final : public prometheus::Collectable {
+ public:
+  Scrape(std::shared_ptr<prometheus::Registry> registry, std::function<void()> refresh)
+      : registry_(std::move(registry)), refresh_(std::move(refresh)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    refresh_();
+    return registry_->Collect();
+  }
+
+ private:
+  const std::shared_ptr<prometheus::Registry> registry_;
+  const std::function<void()> refresh_;
+};
+
 std::string StateLabel(hac::v1::JobState s) {
   // "JOB_STATE_PENDING" -> "pending"
   std::string name = hac::v1::JobState_Name(s);
@@ -71,6 +86,12 @@ Metrics::Metrics()
   for (int s = hac::v1::JobState_MIN + 1; s <= hac::v1::JobState_MAX; ++s) {
     jobs_.Add({{"state", StateLabel(static_cast<hac::v1::JobState>(s))}});
   }
+  scrape_ = std::make_shared<Scrape>(registry_, [this] {
+    if (!commit_source_) return;
+    const auto [batches, writes] = commit_source_();
+    commit_batches_.Set(static_cast<double>(batches));
+    commit_writes_.Set(static_cast<double>(writes));
+  });
 }
 
 void Metrics::ObserveRpc(absl::string_view method, absl::StatusCode code,
@@ -100,9 +121,8 @@ void Metrics::JobStateChanged(hac::v1::JobState from, hac::v1::JobState to) {
   jobs_.Add({{"state", StateLabel(to)}}).Increment();
 }
 
-void Metrics::SetCommitCounters(int64_t batches, int64_t writes) {
-  commit_batches_.Set(static_cast<double>(batches));
-  commit_writes_.Set(static_cast<double>(writes));
+void Metrics::SetCommitSource(std::function<std::pair<int64_t, int64_t>()> source) {
+  commit_source_ = std::move(source);
 }
 
 void Metrics::AddBilled(absl::string_view tenant, absl::string_view device_class,

@@ -4,7 +4,8 @@
 //   hac_rpc_duration_seconds{method}                 histogram
 //   hac_jobs{state}                                  gauge: jobs by state, from the store
 //   hac_job_submissions_total{tenant}                counter: acknowledged new jobs
-//   hac_store_commit_batches_total / _writes_total   group-commit batches and writes
+//   hac_store_commit_batches / _writes               gauges: group-commit transactions and writes
+//                                                    since start, read from the store at scrape
 //   hac_billable_device_seconds_total{tenant, device_class, meter}
 //                                                    counter: device-seconds billed (rated, rounded
 //                                                    as on the bill), meter "allocated" or "active"
@@ -17,14 +18,18 @@
 #define HAC_SERVER_METRICS_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "hac/v1/jobs.pb.h"
+#include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -37,13 +42,18 @@ class Metrics {
  public:
   Metrics();
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+  // What to expose (prometheus::Exposer::RegisterCollectable): the registry, with the values
+  // that are read at scrape time (SetCommitSource) brought up to date first.
+  std::shared_ptr<prometheus::Collectable> collectable() const { return scrape_; }
 
   void ObserveRpc(absl::string_view method, absl::StatusCode code, absl::Duration latency);
   void JobSubmitted(absl::string_view tenant);
   // Sets the job-state gauges (at start-up, from the store).
   void SetJobCounts(const std::map<hac::v1::JobState, int64_t>& counts);
   void JobStateChanged(hac::v1::JobState from, hac::v1::JobState to);
-  void SetCommitCounters(int64_t batches, int64_t writes);
+  // Where the commit gauges come from: called on every scrape, returns (batches, writes). Set
+  // once at start-up.
+  void SetCommitSource(std::function<std::pair<int64_t, int64_t>()> source);
   // Billing: increases since the last call (never negative; exact integers as doubles).
   void AddBilled(absl::string_view tenant, absl::string_view device_class,
                  int64_t allocated_seconds, int64_t active_seconds, int64_t amount_micros);
@@ -61,6 +71,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& budget_limit_;
   prometheus::Gauge& commit_batches_;
   prometheus::Gauge& commit_writes_;
+  std::function<std::pair<int64_t, int64_t>()> commit_source_;
+  std::shared_ptr<prometheus::Collectable> scrape_;
 };
 
 }  // namespace hac::server
