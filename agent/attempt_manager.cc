@@ -121,6 +121,8 @@ AttemptManager::AttemptManager(Options options, NodeDevices* devices, SendFn sen
     : options_(std::move(options)),
       devices_(devices),
       send_(std::move(send)),
+      boot_id_(BootId()),
+      work_dirs_(options_.work_dir),
       meter_(*options_.clock, options_.first_sequence),
       reported_health_(devices->size(), device::Health::kHealthy) {}
 
@@ -130,7 +132,7 @@ AttemptManager::~AttemptManager() {
 }
 
 void AttemptManager::KillLeftovers() {
-  const std::string boot = BootId();
+  const std::string& boot = boot_id_;
   auto kill_group = [&](const std::string& attempt_id, const std::string& record) {
     std::istringstream in(record);
     std::string pgid_text, boot_id;
@@ -182,7 +184,8 @@ UsageMeter::BusyFn AttemptManager::BusyFn() const {
   };
 }
 
-absl::StatusOr<LaunchSpec> AttemptManager::BuildLaunch(const v1::Assignment& a) const {
+absl::StatusOr<LaunchSpec> AttemptManager::BuildLaunch(const v1::Assignment& a,
+                                                       Attempt& attempt) {
   LaunchSpec spec;
   spec.attempt_id = a.attempt_id();
   const v1::JobSpec& job = a.spec();
@@ -211,13 +214,8 @@ absl::StatusOr<LaunchSpec> AttemptManager::BuildLaunch(const v1::Assignment& a) 
     return absl::InvalidArgumentError("spec has neither a command nor a workload");
   }
   if (spec.working_dir.empty()) {
-    spec.working_dir = absl::StrCat(options_.work_dir, "/", a.attempt_id());
-    std::error_code ec;
-    std::filesystem::create_directories(spec.working_dir, ec);
-    if (ec) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot create ", spec.working_dir, ": ", ec.message()));
-    }
+    ASSIGN_OR_RETURN(spec.working_dir, work_dirs_.Make(a.attempt_id()));
+    attempt.work_dir = spec.working_dir;
   }
   std::vector<uint32_t> indices(a.device_indices().begin(), a.device_indices().end());
   // The runtime's variables win over anything the spec says (HAC_ names are reserved).
@@ -271,10 +269,11 @@ void AttemptManager::OnAssignment(const v1::Assignment& a) {
     return;
   }
   meter_.Start(id, attempt.devices, BusyFn());
-  absl::StatusOr<LaunchSpec> spec = BuildLaunch(a);
+  absl::StatusOr<LaunchSpec> spec = BuildLaunch(a, attempt);
   absl::StatusOr<pid_t> pgid =
       spec.ok() ? supervisor_->Start(*spec) : absl::StatusOr<pid_t>(spec.status());
   if (!pgid.ok()) {
+    if (!attempt.work_dir.empty()) work_dirs_.Release(std::exchange(attempt.work_dir, {}));
     SendFinalUsageLocked(attempt);
     devices_->Release(id);
     FinishLocked(attempt, v1::ATTEMPT_STATE_FAILED, -1, 0,
@@ -283,7 +282,7 @@ void AttemptManager::OnAssignment(const v1::Assignment& a) {
   }
   attempt.running = true;
   // Not synced: after a power loss the process group is gone anyway.
-  if (absl::Status s = running_->Put(id, absl::StrCat(*pgid, " ", BootId()), /*sync=*/false);
+  if (absl::Status s = running_->Put(id, absl::StrCat(*pgid, " ", boot_id_), /*sync=*/false);
       !s.ok()) {
     HAC_LOG(WARNING) << "attempt " << id << ": cannot record its process group: " << s.message();
   }
@@ -435,10 +434,12 @@ void AttemptManager::FinishLocked(Attempt& attempt, v1::AttemptState state, int 
 void AttemptManager::OnExit(const std::string& attempt_id, const ExitInfo& info) {
   FinalStatus final_status;
   bool record = true;
+  std::string work_dir;
   {
     absl::MutexLock lock(&mu_);
     auto it = attempts_.find(attempt_id);
     if (it == attempts_.end()) return;
+    work_dir = std::exchange(it->second.work_dir, {});
     // Killed because this agent is stopping (nobody asked to cancel it): not recorded, so the
     // next agent does not report it, exactly as after a crash, and hacd marks it lost (and
     // retries it) instead of taking the agent's restart for a cancel.
@@ -457,6 +458,8 @@ void AttemptManager::OnExit(const std::string& attempt_id, const ExitInfo& info)
   }
   // After the final status is on disk, so that no crash in between forgets the attempt.
   running_->Remove(attempt_id);
+  // The process group is gone: nothing of the attempt writes there any more.
+  if (!work_dir.empty()) work_dirs_.Release(work_dir);
 }
 
 FinalStatus AttemptManager::ExitedLocked(Attempt& attempt, const ExitInfo& info) {

@@ -46,6 +46,7 @@
 #include "agent/node_devices.h"
 #include "agent/supervisor.h"
 #include "agent/usage_meter.h"
+#include "agent/work_dirs.h"
 #include "common/clock.h"
 #include "hac/v1/nodes.pb.h"
 
@@ -61,7 +62,8 @@ class AttemptManager {
     // Holds attempts/ (process group records), finished/ (unacknowledged final statuses) and
     // logs/ (per-attempt output).
     std::string state_dir;
-    // Attempts without a working directory run in a fresh <work_dir>/<attempt-id>/.
+    // Attempts without a working directory run in a fresh <work_dir>/<attempt-id>/ (WorkDirs:
+    // one left empty by an earlier attempt may be renamed for it).
     std::string work_dir;
     // Searched, in order, for hac-<workload> before PATH.
     std::vector<std::string> workload_dirs;
@@ -111,6 +113,8 @@ class AttemptManager {
   struct Attempt {
     std::string id;
     std::vector<uint32_t> devices;
+    // The directory WorkDirs made for it (released at exit); empty when the spec names one.
+    std::string work_dir;
     bool running = false;
     // Set by CancelAttempt or Reconcile: the state a cancelled process ends in.
     v1::AttemptState cancel_state = v1::ATTEMPT_STATE_UNSPECIFIED;
@@ -143,12 +147,16 @@ class AttemptManager {
   void SendFinalUsageLocked(Attempt& attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Loads finished/ into attempts_ (before any other method runs).
   void LoadFinished();
-  absl::StatusOr<LaunchSpec> BuildLaunch(const v1::Assignment& assignment) const;
+  // What to run; makes the attempt's work directory (attempt.work_dir) unless the spec names one.
+  absl::StatusOr<LaunchSpec> BuildLaunch(const v1::Assignment& assignment, Attempt& attempt);
   UsageMeter::BusyFn BusyFn() const;
 
   const Options options_;
   NodeDevices* const devices_;
   const SendFn send_;
+  // /proc/sys/kernel/random/boot_id, recorded with each process group.
+  const std::string boot_id_;
+  WorkDirs work_dirs_;
   std::unique_ptr<Supervisor> supervisor_;
   std::unique_ptr<FinalStatusStore> finished_;
   // Running attempts' process groups (value "pgid boot-id"), so that an agent that was killed

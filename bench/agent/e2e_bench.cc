@@ -43,6 +43,8 @@ extern char** environ;
 namespace {
 
 using google::protobuf::util::TimeUtil;
+using hac::bench::CpuSeconds;
+using hac::bench::MetricSample;
 using hac::bench::Percentile;
 
 // fork/exec/wait of /bin/true on `workers` threads for `d`.
@@ -72,10 +74,29 @@ double EndedJobs(const std::string& metrics) {
   const std::string text = hac::testing::HttpGet(metrics, "/metrics").value_or("");
   double n = 0;
   for (const char* state : {"succeeded", "failed", "cancelled"}) {
-    n += hac::bench::MetricSample(text, absl::StrCat("hac_jobs{state=\"", state, "\"}"))
-             .value_or(0);
+    n += MetricSample(text, absl::StrCat("hac_jobs{state=\"", state, "\"}")).value_or(0);
   }
   return n;
+}
+
+// Transactions hacd's store has committed so far.
+double Commits(const std::string& metrics) {
+  return MetricSample(hac::testing::HttpGet(metrics, "/metrics").value_or(""),
+                      "hac_store_commit_batches")
+      .value_or(0);
+}
+
+// CPU seconds used so far by hacd and by all the agents.
+struct Cpu {
+  double hacd = 0;
+  double agents = 0;
+};
+Cpu CpuOf(const hac::testing::Process& hacd,
+          const std::vector<std::unique_ptr<hac::testing::Process>>& agents) {
+  Cpu c;
+  c.hacd = CpuSeconds(hacd.pid());
+  for (const auto& a : agents) c.agents += CpuSeconds(a->pid());
+  return c;
 }
 
 class Client {
@@ -191,6 +212,8 @@ int main(int argc, char** argv) {
   const int m = absl::GetFlag(FLAGS_throughput_jobs);
   constexpr int kClients = 8;
   const double ended0 = EndedJobs(metrics);
+  const double commits0 = Commits(metrics);
+  const Cpu cpu0 = CpuOf(*hacd, agents);
   std::vector<std::vector<std::string>> ids(kClients);
   const absl::Time t0 = absl::Now();
   std::vector<std::thread> ts;
@@ -207,6 +230,8 @@ int main(int argc, char** argv) {
   }
   const double secs = absl::ToDoubleSeconds(absl::Now() - t0);
   const double rate = m / secs;
+  const Cpu cpu1 = CpuOf(*hacd, agents);
+  const double commits = Commits(metrics) - commits0;
   int failed = 0;
   for (const auto& mine : ids) {
     for (const std::string& id : mine) {
@@ -229,12 +254,18 @@ int main(int argc, char** argv) {
   std::printf("  submit-to-running p99        %8.2f ms\n", p99);
   std::printf("  trivial jobs end to end      %8.0f jobs/s (%d jobs, %.2f s, %d failed)\n", rate,
               m, secs, failed);
+  std::printf("  hacd CPU per job             %8.0f us\n", (cpu1.hacd - cpu0.hacd) / m * 1e6);
+  std::printf("  agents' CPU per job          %8.0f us   (without the jobs' own processes)\n",
+              (cpu1.agents - cpu0.agents) / m * 1e6);
+  std::printf("  store commits per job        %8.2f\n", commits / m);
   std::printf("  raw fork/exec/wait of true   %8.0f /s    (%d workers)\n", fork_rate, cores);
   std::printf("  end to end / raw             %8.1f %%     (target >= 30%%)\n",
               100.0 * rate / fork_rate);
   std::printf(
       "{\"bench\":\"e2e\",\"agents\":%d,\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
-      "\"jobs_per_s\":%.1f,\"fork_exec_per_s\":%.1f,\"ratio\":%.3f,\"failed\":%d}\n",
-      nagents, p50, p99, rate, fork_rate, rate / fork_rate, failed);
+      "\"jobs_per_s\":%.1f,\"fork_exec_per_s\":%.1f,\"ratio\":%.3f,\"hacd_cpu_us\":%.0f,"
+      "\"agents_cpu_us\":%.0f,\"commits_per_job\":%.2f,\"failed\":%d}\n",
+      nagents, p50, p99, rate, fork_rate, rate / fork_rate, (cpu1.hacd - cpu0.hacd) / m * 1e6,
+      (cpu1.agents - cpu0.agents) / m * 1e6, commits / m, failed);
   return failed == 0 ? 0 : 1;
 }

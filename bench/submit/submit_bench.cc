@@ -44,29 +44,12 @@ ABSL_FLAG(std::string, hacd, HAC_BIN_DIR "/bin/hacd", "hacd binary to start");
 
 namespace {
 
+using hac::bench::CpuSeconds;
 using hac::bench::Percentile;
 
 // A /metrics sample, 0 when absent.
 double MetricValue(const std::string& text, const std::string& name) {
   return hac::bench::MetricSample(text, name).value_or(0);
-}
-
-// CPU seconds (user + system) used so far by process `pid` (0: this process).
-double CpuSeconds(pid_t pid) {
-  if (pid == 0) {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  }
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(in, line);
-  // Fields after the command name (which ends with the last ')'): utime and stime are 14, 15.
-  std::vector<std::string> f = absl::StrSplit(line.substr(line.rfind(')') + 2), ' ');
-  double ut = 0, st = 0;
-  if (f.size() < 13 || !absl::SimpleAtod(f[11], &ut) || !absl::SimpleAtod(f[12], &st)) return 0;
-  return (ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 hac::v1::SubmitJobRequest BenchRequest() {

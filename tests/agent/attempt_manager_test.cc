@@ -108,6 +108,21 @@ TEST_CASE("AttemptManager gives the job its runtime variables and a fresh work d
   CHECK(h.Statuses("j-7.2").back().state() == v1::ATTEMPT_STATE_SUCCEEDED);
 }
 
+TEST_CASE("AttemptManager keeps a work directory its job wrote to and reuses an empty one") {
+  Harness h;
+  h.manager->OnAssignment(Assign("j-7.1", "echo done > result"));
+  REQUIRE(testing::PollUntil([&] { return h.Final("j-7.1"); }, kWait));
+  h.manager->OnAssignment(Assign("j-8.1", "true"));
+  REQUIRE(testing::PollUntil([&] { return h.Final("j-8.1"); }, kWait));
+  // j-8.1 left its directory empty: the next attempt gets it, renamed.
+  h.manager->OnAssignment(Assign("j-9.1", "pwd; ls -A"));
+  REQUIRE(testing::PollUntil([&] { return h.Final("j-9.1"); }, kWait));
+  CHECK(h.Statuses("j-9.1").back().state() == v1::ATTEMPT_STATE_SUCCEEDED);
+  CHECK(ReadAll(h.dir.File("state/work/j-7.1/result")) == "done\n");
+  CHECK_FALSE(std::filesystem::exists(h.dir.File("state/work/j-8.1")));
+  CHECK(ReadAll(h.dir.File("state/logs/j-9.1.stdout")) == h.dir.File("state/work/j-9.1") + "\n");
+}
+
 TEST_CASE("AttemptManager records a running attempt's process group and removes it at exit") {
   Harness h;
   h.manager->OnAssignment(Assign("j-8.1", "exec sleep 30"));
