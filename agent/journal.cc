@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -129,6 +130,11 @@ int64_t Journal::bytes() const {
   return bytes_;
 }
 
+int64_t Journal::syncs() const {
+  absl::MutexLock lock(&mu_);
+  return syncs_;
+}
+
 std::map<std::string, std::string> Journal::Read(const std::string& path) {
   absl::flat_hash_map<std::string, std::string> live;
   Replay(ReadAll(path), live);
@@ -144,20 +150,45 @@ absl::Status Journal::OpenForAppend() {
   return absl::OkStatus();
 }
 
-absl::Status Journal::Append(const std::string& payload, bool sync) {
+absl::Status Journal::Append(const std::string& payload) {
   RETURN_IF_ERROR(OpenForAppend());
   const std::string record = Frame(payload);
-  if (!WriteAll(fd_, record) || (sync && fdatasync(fd_) != 0)) {
+  if (!WriteAll(fd_, record)) {
     const int err = errno;
     // Whatever part of the record reached the file fails its checksum and would end the journal
     // there: start a fresh file so that later records are not lost behind it.
-    close(fd_);
-    fd_ = -1;
     (void)Compact();
     return Unavailable("cannot append to", path_, err);
   }
   bytes_ += static_cast<int64_t>(record.size());
+  ++appended_;
   return absl::OkStatus();
+}
+
+absl::Status Journal::SyncThrough(uint64_t seq) {
+  for (;;) {
+    if (synced_ >= seq) return absl::OkStatus();
+    if (!syncing_) break;
+    // The sync in progress may have begun before record `seq`: wait, then look again.
+    mu_.Await(absl::Condition(+[](bool* syncing) { return !*syncing; }, &syncing_));
+  }
+  syncing_ = true;
+  ++syncs_;
+  const uint64_t target = appended_;
+  const int fd = fd_;
+  mu_.Unlock();
+  const bool ok = fdatasync(fd) == 0;
+  const int err = errno;
+  mu_.Lock();
+  syncing_ = false;
+  if (ok) {
+    synced_ = std::max(synced_, target);
+    return absl::OkStatus();
+  }
+  // A failed fdatasync may have dropped the dirty pages: rewrite the file from what is live
+  // (Compact syncs it), or report the record as possibly lost.
+  if (absl::Status s = Compact(); s.ok()) return absl::OkStatus();
+  return Unavailable("cannot fdatasync", path_, err);
 }
 
 absl::Status Journal::Put(const std::string& key, std::string value, bool sync) {
@@ -166,12 +197,13 @@ absl::Status Journal::Put(const std::string& key, std::string value, bool sync) 
         absl::StrCat("journal key must be 1 to ", kMaxKeyBytes, " bytes"));
   }
   absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(Append(Payload(kPut, key, value), sync));
+  RETURN_IF_ERROR(Append(Payload(kPut, key, value)));
+  const uint64_t seq = appended_;
   auto [it, inserted] = live_.try_emplace(key);
   if (!inserted) live_bytes_ -= RecordBytes(key, it->second);
   live_bytes_ += RecordBytes(key, value);
   it->second = std::move(value);
-  return absl::OkStatus();
+  return sync ? SyncThrough(seq) : absl::OkStatus();
 }
 
 void Journal::Remove(const std::string& key) {
@@ -180,7 +212,7 @@ void Journal::Remove(const std::string& key) {
   if (it == live_.end()) return;
   live_bytes_ -= RecordBytes(key, it->second);
   live_.erase(it);
-  if (absl::Status s = Append(Payload(kRemove, key, ""), false); !s.ok()) {
+  if (absl::Status s = Append(Payload(kRemove, key, "")); !s.ok()) {
     HAC_LOG(WARNING) << "cannot record the removal of " << key << ": " << s.message();
   }
   if (bytes_ > kCompactBytes && live_bytes_ * 4 < bytes_) {
@@ -191,6 +223,8 @@ void Journal::Remove(const std::string& key) {
 }
 
 absl::Status Journal::Compact() {
+  // fd_ is not closed under an fdatasync in progress.
+  mu_.Await(absl::Condition(+[](bool* syncing) { return !*syncing; }, &syncing_));
   const std::map<std::string, std::string> sorted(live_.begin(), live_.end());
   std::string data;
   for (const auto& [key, value] : sorted) data += Frame(Payload(kPut, key, value));
@@ -219,6 +253,8 @@ absl::Status Journal::Compact() {
   if (!ok) return Unavailable("cannot fsync", dir, err);
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
+  // Everything live is in the new file, synced.
+  synced_ = appended_;
   return OpenForAppend();
 }
 

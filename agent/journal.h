@@ -9,8 +9,10 @@
 //
 // Records: payload length (4 bytes), FNV-1a 64 of the payload (8 bytes), payload; integers
 // little-endian. Payload: kind (1 put, 2 remove), key length (2 bytes), key, value (put). A record
-// torn by a crash fails its checksum and ends the journal there. Put with sync fdatasyncs before
-// returning; Remove never syncs. Load replays the file and rewrites it with the live entries
+// torn by a crash fails its checksum and ends the journal there. Put with sync returns once an
+// fdatasync that began after its record was written has succeeded: concurrent Puts share one
+// (group commit), and no lock is held during it, so Put and Remove of other threads go on
+// meanwhile. Remove never syncs. Load replays the file and rewrites it with the live entries
 // (temporary file, fsync, rename, directory fsync); so does Remove once the file has passed
 // kCompactBytes and is mostly records no longer needed.
 //
@@ -51,12 +53,19 @@ class Journal {
 
   // The file's size in bytes (for tests).
   int64_t bytes() const;
+  // fdatasync calls made for Puts with sync (for tests).
+  int64_t syncs() const;
   // The live entries of the file at `path` as a Load would find them, changing nothing.
   static std::map<std::string, std::string> Read(const std::string& path);
 
  private:
   explicit Journal(std::string path) : path_(std::move(path)) {}
-  absl::Status Append(const std::string& payload, bool sync) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes a record (no sync).
+  absl::Status Append(const std::string& payload) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Returns once records 1..`seq` are durable: an fdatasync by this thread or one in progress
+  // in another that began after them.
+  absl::Status SyncThrough(uint64_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits for a sync in progress, then rewrites the file (which makes every record durable).
   absl::Status Compact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status OpenForAppend() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -66,6 +75,12 @@ class Journal {
   int64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, std::string> live_ ABSL_GUARDED_BY(mu_);
   int64_t live_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // what a compacted file would hold
+  // Records written (appended_) and known durable (synced_) by this object; an fdatasync of
+  // fd_ is running outside the lock while syncing_ (fd_ is then neither closed nor replaced).
+  uint64_t appended_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t synced_ ABSL_GUARDED_BY(mu_) = 0;
+  bool syncing_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t syncs_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace hac::agent
