@@ -274,7 +274,7 @@ void AttemptManager::OnAssignment(const v1::Assignment& a) {
       spec.ok() ? supervisor_->Start(*spec) : absl::StatusOr<pid_t>(spec.status());
   if (!pgid.ok()) {
     if (!attempt.work_dir.empty()) work_dirs_.Release(std::exchange(attempt.work_dir, {}));
-    SendFinalUsageLocked(attempt);
+    TakeFinalUsageLocked(attempt);
     devices_->Release(id);
     FinishLocked(attempt, v1::ATTEMPT_STATE_FAILED, -1, 0,
                  absl::StrCat("cannot start: ", pgid.status().message()));
@@ -384,19 +384,20 @@ void AttemptManager::OnOutput(const OutputChunk& chunk) {
   send_(std::move(m));
 }
 
-void AttemptManager::SendFinalUsageLocked(Attempt& attempt) {
+void AttemptManager::TakeFinalUsageLocked(Attempt& attempt) {
   UsageBatch batch = meter_.Finish(attempt.id, BusyFn());
   if (batch.counters.empty()) return;
-  v1::AgentMessage m = UsageMessage(batch);
-  attempt.final_usage = m.usage();
-  send_(std::move(m));
+  attempt.final_usage = std::move(*UsageMessage(batch).mutable_usage());
 }
 
-v1::AttemptStatus AttemptManager::MakeFinalStatus(const std::string& attempt_id,
+v1::AttemptStatus AttemptManager::MakeFinalStatus(const Attempt& attempt,
                                                   v1::AttemptState state, int code, int signal,
                                                   const std::string& message) const {
+  const std::string& attempt_id = attempt.id;
   v1::AttemptStatus s;
   s.set_attempt_id(attempt_id);
+  // Sent with the status, not as a UsageReport of its own: hacd commits both together.
+  *s.mutable_final_usage() = attempt.final_usage.counters();
   s.set_state(state);
   s.mutable_exit()->set_code(code);
   s.mutable_exit()->set_signal(signal);
@@ -425,7 +426,7 @@ void AttemptManager::PublishFinalLocked(Attempt& attempt, v1::AttemptStatus stat
 
 void AttemptManager::FinishLocked(Attempt& attempt, v1::AttemptState state, int code, int signal,
                                   const std::string& message) {
-  v1::AttemptStatus s = MakeFinalStatus(attempt.id, state, code, signal, message);
+  v1::AttemptStatus s = MakeFinalStatus(attempt, state, code, signal, message);
   // Durable before it is sent: once hacd may have seen it, a restarted agent must still know it.
   SaveFinal({s, attempt.final_usage});
   PublishFinalLocked(attempt, std::move(s));
@@ -464,7 +465,7 @@ void AttemptManager::OnExit(const std::string& attempt_id, const ExitInfo& info)
 
 FinalStatus AttemptManager::ExitedLocked(Attempt& attempt, const ExitInfo& info) {
   // Usage is read before the reset wipes the device counters.
-  SendFinalUsageLocked(attempt);
+  TakeFinalUsageLocked(attempt);
   devices_->Release(attempt.id);
 
   v1::AttemptState state;
@@ -480,7 +481,7 @@ FinalStatus AttemptManager::ExitedLocked(Attempt& attempt, const ExitInfo& info)
   } else {
     state = info.code == 0 ? v1::ATTEMPT_STATE_SUCCEEDED : v1::ATTEMPT_STATE_FAILED;
   }
-  return {MakeFinalStatus(attempt.id, state, info.code, info.signal, message),
+  return {MakeFinalStatus(attempt, state, info.code, info.signal, message),
           attempt.final_usage};
 }
 

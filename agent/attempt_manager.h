@@ -10,8 +10,8 @@
 //   AgentHello hello = manager->Hello();  // on (re)connect
 //
 // Per attempt: Assignment -> claim devices, start the process, AttemptStatus RUNNING. At exit ->
-// final UsageReport (final=true), devices reset, AttemptStatus with the final state, kept and
-// repeated in every Hello (followed by its final UsageReport again) until OnStatusAck.
+// final counters (final=true) read, devices reset, AttemptStatus with the final state and those
+// counters, kept and repeated in every Hello (with the counters) until OnStatusAck.
 // Output -> AttemptLog chunks.
 // Restart safety: each running attempt's process group id is recorded in
 // <state_dir>/attempts/<attempt-id> ("<pgid> <boot-id>"); Create() SIGKILLs groups recorded by a
@@ -96,8 +96,7 @@ class AttemptManager {
   void OnDrain(const v1::Drain& drain);
 
   // Agent -> server. The first message of a session: every running and every finished but
-  // unacknowledged attempt, and the devices. Also sends (to `send`, so after the hello) one
-  // UsageReport with the final counters of those finished attempts: hacd may have missed them.
+  // unacknowledged attempt (with its final counters: hacd may have missed them), and the devices.
   v1::AgentHello Hello();
   // A heartbeat with the devices whose health changed since the previous one.
   v1::Heartbeat Heartbeat();
@@ -132,19 +131,21 @@ class AttemptManager {
   // process exits write without holding it (OnExit).
   void FinishLocked(Attempt& attempt, v1::AttemptState state, int code, int signal,
                     const std::string& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  v1::AttemptStatus MakeFinalStatus(const std::string& attempt_id, v1::AttemptState state,
+  // The final status of `attempt`, with its final usage counters (attempt.final_usage).
+  v1::AttemptStatus MakeFinalStatus(const Attempt& attempt, v1::AttemptState state,
                                     int code, int signal, const std::string& message) const;
   // Writes finished/<attempt-id> (logs when it cannot).
   void SaveFinal(const FinalStatus& final_status);
   // Ends the attempt with `status` (saved before), sends it and keeps it until acknowledged.
   void PublishFinalLocked(Attempt& attempt, v1::AttemptStatus status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The process of a running attempt exited: final usage sent, devices released; returns the
+  // The process of a running attempt exited: final usage taken, devices released; returns the
   // final status to save and publish.
   FinalStatus ExitedLocked(Attempt& attempt, const ExitInfo& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Sends the attempt's final counters and keeps them in attempt.final_usage.
-  void SendFinalUsageLocked(Attempt& attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends the attempt's metering and keeps its final counters in attempt.final_usage (they go
+  // out with its final status).
+  void TakeFinalUsageLocked(Attempt& attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Loads finished/ into attempts_ (before any other method runs).
   void LoadFinished();
   // What to run; makes the attempt's work directory (attempt.work_dir) unless the spec names one.

@@ -472,9 +472,10 @@ void ClusterManager::Send(const std::string& node, hac::v1::ServerMessage msg) {
 
 void ClusterManager::CommitAsync(store::AttemptChange change, std::shared_ptr<Session> ack) {
   const std::string attempt_id = change.attempt.id();
+  const std::string node = change.node;
   store_.ApplyAttemptChangeAsync(
-      change, [this, change, ack, attempt_id](
-                  absl::StatusOr<std::pair<store::JobRecord, store::JobRecord>> committed) {
+      change, [this, change, ack, attempt_id, node](
+                  absl::StatusOr<store::AttemptChangeResult> committed) {
         // Runs on the store's writer thread: never takes mu_.
         if (!committed.ok()) {
           HAC_LOG(ERROR) << "attempt " << attempt_id << ": " << committed.status().message();
@@ -484,7 +485,8 @@ void ClusterManager::CommitAsync(store::AttemptChange change, std::shared_ptr<Se
           }
           return;
         }
-        jobs_.JobChanged(committed->first, committed->second);
+        LogUsageResult(node, 0, committed->usage);
+        jobs_.JobChanged(committed->before, committed->after);
         if (ack != nullptr) {
           hac::v1::ServerMessage msg;
           msg.mutable_status_ack()->set_attempt_id(attempt_id);
@@ -495,7 +497,8 @@ void ClusterManager::CommitAsync(store::AttemptChange change, std::shared_ptr<Se
 
 void ClusterManager::EndAttempt(const std::string& attempt_id, hac::v1::AttemptState state,
                                 const hac::v1::ExitStatus& exit, const std::string& message,
-                                std::shared_ptr<Session> ack) {
+                                std::shared_ptr<Session> ack,
+                                std::vector<store::UsageCounterRecord> final_usage) {
   auto it = attempts_.find(attempt_id);
   if (it == attempts_.end()) return;
   AttemptInfo info = std::move(it->second);
@@ -512,6 +515,8 @@ void ClusterManager::EndAttempt(const std::string& attempt_id, hac::v1::AttemptS
   change.job_id = info.job_id;
   change.attempt = a;
   change.node = info.node;
+  change.final_usage = std::move(final_usage);
+  change.usage_interval = options_.ledger_interval;
   bool requeue = false;
   switch (state) {
     case hac::v1::ATTEMPT_STATE_SUCCEEDED:
@@ -856,28 +861,85 @@ void ClusterManager::HandleStatus(const std::string& node, const hac::v1::Attemp
   if (!IsFinalAttempt(st.state())) return;
   std::string message = st.message();
   if (message.empty()) message = st.exit().message();
-  // The StatusAck goes out once the final state is durable.
-  EndAttempt(st.attempt_id(), st.state(), st.exit(), message, session);
+  // The final counters commit with the final state; the StatusAck goes out once both are
+  // durable.
+  std::vector<store::UsageCounterRecord> final_usage;
+  const AttemptInfo& info = it->second;
+  const AttemptOwner owner = OwnerOfAttempt(node, info.job.tenant_id, info.job_id, info.attempt);
+  for (const hac::v1::UsageCounter& c : st.final_usage()) {
+    if (c.attempt_id() != st.attempt_id()) continue;  // a status speaks for its own attempt only
+    if (std::optional<store::UsageCounterRecord> r = UsageRecord(node, owner, c)) {
+      final_usage.push_back(std::move(*r));
+    }
+  }
+  EndAttempt(st.attempt_id(), st.state(), st.exit(), message, session, std::move(final_usage));
+}
+
+ClusterManager::AttemptOwner ClusterManager::OwnerOfAttempt(const std::string& node,
+                                                            int64_t tenant_id, int64_t job_id,
+                                                            const hac::v1::Attempt& attempt) {
+  AttemptOwner owner;
+  owner.tenant_id = tenant_id;
+  owner.job_id = store::JobIdString(job_id);
+  owner.assign_time =
+      absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(attempt.assign_time()));
+  for (const hac::v1::DeviceRef& d : attempt.devices()) {
+    if (d.node() == node) owner.devices.push_back(d);
+  }
+  return owner;
+}
+
+std::optional<store::UsageCounterRecord> ClusterManager::UsageRecord(
+    const std::string& node, const AttemptOwner& owner, const hac::v1::UsageCounter& c) {
+  const hac::v1::DeviceRef* device = nullptr;
+  for (const hac::v1::DeviceRef& d : owner.devices) {
+    if (d.index() == c.device_index()) device = &d;
+  }
+  if (device == nullptr || c.allocated_ms() < 0 || c.active_ms() < 0) {
+    HAC_LOG(WARNING) << "node " << node << " reported usage of device " << c.device_index()
+                     << " for attempt " << c.attempt_id()
+                     << ", which does not hold it or with negative counters: refused";
+    return std::nullopt;
+  }
+  store::UsageCounterRecord r;
+  r.attempt_id = c.attempt_id();
+  r.device_index = c.device_index();
+  r.allocated_ms = c.allocated_ms();
+  r.active_ms = c.active_ms();
+  r.final = c.final();
+  r.tenant_id = owner.tenant_id;
+  r.job_id = owner.job_id;
+  r.device_id = device->uuid();
+  r.device_class = device->device_class();
+  r.device_model = device->model();
+  r.assign_time = owner.assign_time;
+  return r;
+}
+
+void ClusterManager::LogUsageResult(const std::string& node, uint64_t sequence,
+                                    const store::UsageRecordResult& result) {
+  for (const store::UsageCounterRecord& b : result.backwards) {
+    HAC_LOG(WARNING) << "usage counter of " << b.attempt_id << " device " << b.device_index
+                     << " from " << node << " went backwards (report " << sequence
+                     << "): rejected, the stored counters stay";
+  }
+  for (const store::UsageCounterRecord& e : result.excess) {
+    HAC_LOG(WARNING) << "usage counter of " << e.attempt_id << " device " << e.device_index
+                     << " from " << node << " ran ahead of the time since its assignment by "
+                     << e.allocated_ms << " ms held and " << e.active_ms << " ms busy (report "
+                     << sequence << "): the excess is not billed";
+  }
 }
 
 std::optional<ClusterManager::AttemptOwner> ClusterManager::OwnerOf(
     const std::string& node, const std::string& attempt_id) {
-  auto owner_of = [&node](int64_t tenant_id, int64_t job_id, const hac::v1::Attempt& a) {
-    AttemptOwner owner;
-    owner.tenant_id = tenant_id;
-    owner.job_id = store::JobIdString(job_id);
-    owner.assign_time = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(a.assign_time()));
-    for (const hac::v1::DeviceRef& d : a.devices()) {
-      if (d.node() == node) owner.devices.push_back(d);
-    }
-    return owner;
-  };
   {
     absl::MutexLock lock(&mu_);
     auto it = attempts_.find(attempt_id);
     if (it != attempts_.end()) {
       if (it->second.node != node) return std::nullopt;
-      return owner_of(it->second.job.tenant_id, it->second.job_id, it->second.attempt);
+      return OwnerOfAttempt(node, it->second.job.tenant_id, it->second.job_id,
+                            it->second.attempt);
     }
   }
   absl::StatusOr<int64_t> job = store::ParseJobId(attempt_id.substr(0, attempt_id.find('.')));
@@ -889,7 +951,7 @@ std::optional<ClusterManager::AttemptOwner> ClusterManager::OwnerOf(
     if (a.nodes_size() == 0 || a.nodes(0) != node) return std::nullopt;
     absl::StatusOr<store::JobRecord> record = store_.GetJob(*job);
     if (!record.ok()) return std::nullopt;
-    return owner_of(record->tenant_id, *job, a);
+    return OwnerOfAttempt(node, record->tenant_id, *job, a);
   }
   return std::nullopt;
 }
@@ -921,29 +983,9 @@ void ClusterManager::StoreUsage(
                        << " it does not own: refused";
       continue;
     }
-    const AttemptOwner& owner = *it->second;
-    const hac::v1::DeviceRef* device = nullptr;
-    for (const hac::v1::DeviceRef& d : owner.devices) {
-      if (d.index() == c.device_index()) device = &d;
+    if (std::optional<store::UsageCounterRecord> r = UsageRecord(node, *it->second, c)) {
+      counters.push_back(std::move(*r));
     }
-    if (device == nullptr || c.allocated_ms() < 0 || c.active_ms() < 0) {
-      HAC_LOG(WARNING) << "node " << node << " reported usage of device " << c.device_index()
-                       << " for attempt " << c.attempt_id()
-                       << ", which does not hold it or with negative counters: refused";
-      continue;
-    }
-    store::UsageCounterRecord& r = counters.emplace_back();
-    r.attempt_id = c.attempt_id();
-    r.device_index = c.device_index();
-    r.allocated_ms = c.allocated_ms();
-    r.active_ms = c.active_ms();
-    r.final = c.final();
-    r.tenant_id = owner.tenant_id;
-    r.job_id = owner.job_id;
-    r.device_id = device->uuid();
-    r.device_class = device->device_class();
-    r.device_model = device->model();
-    r.assign_time = owner.assign_time;
   }
   if (counters.empty()) {
     if (durable != nullptr) durable();
@@ -961,17 +1003,7 @@ void ClusterManager::StoreUsage(
           HAC_LOG(ERROR) << "usage from " << node << ": " << result.status().message();
           return;
         }
-        for (const store::UsageCounterRecord& b : result->backwards) {
-          HAC_LOG(WARNING) << "usage counter of " << b.attempt_id << " device " << b.device_index
-                           << " went backwards (report " << sequence
-                           << "): rejected, the stored counters stay";
-        }
-        for (const store::UsageCounterRecord& e : result->excess) {
-          HAC_LOG(WARNING) << "usage counter of " << e.attempt_id << " device " << e.device_index
-                           << " ran ahead of the time since its assignment by " << e.allocated_ms
-                           << " ms held and " << e.active_ms << " ms busy (report " << sequence
-                           << "): the excess is not billed";
-        }
+        LogUsageResult(node, sequence, *result);
         if (durable != nullptr) durable();
       });
 }

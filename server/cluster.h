@@ -151,12 +151,14 @@ class ClusterManager final : public JobListener {
   // pending / kReasonsPerTick ticks old.
   void UpdateReasons() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static constexpr size_t kReasonsPerTick = 4096;
-  // Ends an attempt: frees its devices, requeues its job or ends it, and commits both (without
-  // waiting: the commit is ordered before any later write). When `ack` is set, the agent's
-  // StatusAck is sent once the commit is durable.
+  // Ends an attempt: frees its devices, requeues its job or ends it, and commits both with the
+  // attempt's final usage counters (without waiting: the commit is ordered before any later
+  // write). When `ack` is set, the agent's StatusAck is sent once the commit is durable.
   void EndAttempt(const std::string& attempt_id, hac::v1::AttemptState state,
                   const hac::v1::ExitStatus& exit, const std::string& message,
-                  std::shared_ptr<Session> ack = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                  std::shared_ptr<Session> ack = nullptr,
+                  std::vector<store::UsageCounterRecord> final_usage = {})
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Commits `change` without waiting; tells JobManager; sends StatusAck on `ack` when durable.
   // A failed commit is kept and retried when the agent reports the attempt again.
   void CommitAsync(store::AttemptChange change, std::shared_ptr<Session> ack);
@@ -185,6 +187,17 @@ class ClusterManager final : public JobListener {
     std::vector<hac::v1::DeviceRef> devices;  // those on the node asked about
   };
   std::optional<AttemptOwner> OwnerOf(const std::string& node, const std::string& attempt_id);
+  // The owner of `attempt`, of job `job_id` of tenant `tenant_id`, as `node` sees it.
+  static AttemptOwner OwnerOfAttempt(const std::string& node, int64_t tenant_id, int64_t job_id,
+                                     const hac::v1::Attempt& attempt);
+  // The store's record of counter `c` from `node` for an attempt of `owner`; nullopt (logged)
+  // when the attempt does not hold that device or a counter is negative.
+  static std::optional<store::UsageCounterRecord> UsageRecord(const std::string& node,
+                                                              const AttemptOwner& owner,
+                                                              const hac::v1::UsageCounter& c);
+  // Logs what the store refused or did not bill of counters from `node` (report `sequence`).
+  static void LogUsageResult(const std::string& node, uint64_t sequence,
+                             const store::UsageRecordResult& result);
   void SetSchedulerNodeState(const std::string& node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   scheduler::JobRequest ToRequest(const store::JobRecord& job) const;
   hac::v1::Node ViewFor(const Principal& caller, const NodeInfo& n) const

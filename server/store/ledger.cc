@@ -269,6 +269,16 @@ absl::Status RecordUsageOn(Database& db, CounterCache& cache,
 
 }  // namespace
 
+absl::Status Store::RecordUsageIn(Database& db, const std::vector<UsageCounterRecord>& counters,
+                                  absl::Time now, absl::Duration interval,
+                                  UsageRecordResult& result) {
+  absl::Status s = RecordUsageOn(db, *counter_cache_, counters, now,
+                                 absl::ToInt64Seconds(interval), result);
+  // Rolled back alone: later writes of this batch must not trust what it cached.
+  if (!s.ok()) counter_cache_->Clear();
+  return s;
+}
+
 absl::StatusOr<UsageRecordResult> Store::RecordUsage(
     const std::vector<UsageCounterRecord>& counters, absl::Time now, absl::Duration interval) {
   RETURN_IF_ERROR(billing::ValidateUsageInterval(interval));
@@ -293,12 +303,8 @@ void Store::RecordUsageAsync(std::vector<UsageCounterRecord> counters, absl::Tim
   }
   auto result = std::make_shared<UsageRecordResult>();
   writer_->WriteAsync(
-      [this, counters = std::move(counters), now, len = absl::ToInt64Seconds(interval),
-       result](Database& db) {
-        absl::Status s = RecordUsageOn(db, *counter_cache_, counters, now, len, *result);
-        // Rolled back alone: later writes of this batch must not trust what it cached.
-        if (!s.ok()) counter_cache_->Clear();
-        return s;
+      [this, counters = std::move(counters), now, interval, result](Database& db) {
+        return RecordUsageIn(db, counters, now, interval, *result);
       },
       [this, result, done = std::move(done)](const absl::Status& s) {
         if (!s.ok()) {

@@ -74,17 +74,6 @@ struct JobFilter {
   int limit = 100;
 };
 
-// A change of one attempt, and with it of its job, committed together.
-struct AttemptChange {
-  int64_t job_id = 0;
-  hac::v1::Attempt attempt;  // the attempt as it is after the change (id, number, state, ...)
-  std::string node;          // the node it runs on (first node of a gang)
-  // The job's new state and reason; UNSPECIFIED leaves the job as it is.
-  hac::v1::JobState job_state = hac::v1::JOB_STATE_UNSPECIFIED;
-  std::string job_reason;
-  bool new_attempt = false;  // insert (and bump the job's attempt count) rather than update
-};
-
 // The latest cumulative usage of one device by one attempt.
 struct UsageCounterRecord {
   std::string attempt_id;
@@ -102,6 +91,22 @@ struct UsageCounterRecord {
   absl::Time assign_time;    // no interval row starts before this time's interval
 };
 
+// A change of one attempt, and with it of its job, committed together.
+struct AttemptChange {
+  int64_t job_id = 0;
+  hac::v1::Attempt attempt;  // the attempt as it is after the change (id, number, state, ...)
+  std::string node;          // the node it runs on (first node of a gang)
+  // The job's new state and reason; UNSPECIFIED leaves the job as it is.
+  hac::v1::JobState job_state = hac::v1::JOB_STATE_UNSPECIFIED;
+  std::string job_reason;
+  bool new_attempt = false;  // insert (and bump the job's attempt count) rather than update
+  // The attempt's final usage counters, stored in the same transaction before the state, as
+  // RecordUsage stores them with rows of `usage_interval`: a final state is then never durable
+  // without its usage.
+  std::vector<UsageCounterRecord> final_usage;
+  absl::Duration usage_interval = absl::Seconds(60);
+};
+
 // What RecordUsage did with a batch of counters.
 struct UsageRecordResult {
   // Counters below what is stored (a replay or a reordered report): nothing changed.
@@ -110,6 +115,13 @@ struct UsageRecordResult {
   // report (a counter ahead of wall time): kept in the cumulative counter, not billed. One entry
   // per counter, with the excess in allocated_ms / active_ms.
   std::vector<UsageCounterRecord> excess;
+};
+
+// What an AttemptChange did: the job before and after, and what storing its final usage did.
+struct AttemptChangeResult {
+  JobRecord before;
+  JobRecord after;
+  UsageRecordResult usage;
 };
 
 // A closed month's invoice as stored: the frozen bill, serialized (hac.v1.Bill).

@@ -1,5 +1,6 @@
 #include "server/store/store.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -707,25 +708,55 @@ absl::StatusOr<std::pair<JobRecord, JobRecord>> ApplyAttemptChangeOn(Database& d
   job->BindInt64(5, change.attempt.number());
   job->BindInt64(6, change.job_id);
   RETURN_IF_ERROR(job->Run());
-  ASSIGN_OR_RETURN(out.second, GetJobOn(db, change.job_id));
+  // The job as the UPDATE left it, without reading it (and parsing its spec) again.
+  out.second = out.first;
+  out.second.state = state;
+  out.second.reason = std::move(reason);
+  if (state != out.first.state) out.second.update_time = FromMicros(now);
+  if (IsFinal(state) && !out.first.end_time) out.second.end_time = FromMicros(now);
+  if (!IsFinal(state)) out.second.end_time.reset();
+  out.second.attempt_count = std::max(out.first.attempt_count, change.attempt.number());
   return out;
 }
 
 }  // namespace
 
+absl::Status Store::ApplyAttemptChangeIn(Database& db, const AttemptChange& change,
+                                         absl::Time now, AttemptChangeResult& result) {
+  if (!change.final_usage.empty()) {
+    RETURN_IF_ERROR(RecordUsageIn(db, change.final_usage, now, change.usage_interval,
+                                  result.usage));
+  }
+  ASSIGN_OR_RETURN(auto jobs, ApplyAttemptChangeOn(db, change, now));
+  result.before = std::move(jobs.first);
+  result.after = std::move(jobs.second);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::pair<JobRecord, JobRecord>> Store::ApplyAttemptChange(
     const AttemptChange& change) {
-  std::pair<JobRecord, JobRecord> out;
-  const absl::Time now = clock_.Now();
-  RETURN_IF_ERROR(writer_->Write([&](Database& db) -> absl::Status {
-    ASSIGN_OR_RETURN(out, ApplyAttemptChangeOn(db, change, now));
-    return absl::OkStatus();
-  }));
-  return out;
+  // Through the asynchronous path: its completion runs on the writer thread, where a failure
+  // must clear the counter cache (final usage) before the next batch.
+  absl::Notification done;
+  absl::StatusOr<AttemptChangeResult> out;
+  ApplyAttemptChangeAsync(change, [&](absl::StatusOr<AttemptChangeResult> r) {
+    out = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  if (!out.ok()) return out.status();
+  return std::make_pair(std::move(out->before), std::move(out->after));
 }
 
 absl::StatusOr<std::vector<std::pair<JobRecord, JobRecord>>> Store::ApplyAttemptChanges(
     const std::vector<AttemptChange>& changes) {
+  for (const AttemptChange& c : changes) {
+    if (!c.final_usage.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("attempt ", c.attempt.id(),
+                       ": ApplyAttemptChanges takes no final usage (ApplyAttemptChange does)"));
+    }
+  }
   std::vector<std::pair<JobRecord, JobRecord>> out;
   const absl::Time now = clock_.Now();
   RETURN_IF_ERROR(writer_->Write([&](Database& db) -> absl::Status {
@@ -740,21 +771,28 @@ absl::StatusOr<std::vector<std::pair<JobRecord, JobRecord>>> Store::ApplyAttempt
 }
 
 void Store::ApplyAttemptChangeAsync(
-    AttemptChange change,
-    std::function<void(absl::StatusOr<std::pair<JobRecord, JobRecord>>)> done) {
-  auto result = std::make_shared<std::pair<JobRecord, JobRecord>>();
+    AttemptChange change, std::function<void(absl::StatusOr<AttemptChangeResult>)> done) {
+  if (!change.final_usage.empty()) {
+    if (absl::Status s = billing::ValidateUsageInterval(change.usage_interval); !s.ok()) {
+      done(s);
+      return;
+    }
+  }
+  auto result = std::make_shared<AttemptChangeResult>();
   const absl::Time now = clock_.Now();
+  const bool usage = !change.final_usage.empty();
   writer_->WriteAsync(
-      [change = std::move(change), result, now](Database& db) -> absl::Status {
-        ASSIGN_OR_RETURN(*result, ApplyAttemptChangeOn(db, change, now));
-        return absl::OkStatus();
+      [this, change = std::move(change), result, now](Database& db) -> absl::Status {
+        return ApplyAttemptChangeIn(db, change, now, *result);
       },
-      [result, done = std::move(done)](const absl::Status& s) {
+      [this, usage, result, done = std::move(done)](const absl::Status& s) {
         if (s.ok()) {
           done(std::move(*result));
-        } else {
-          done(s);
+          return;
         }
+        // The batch failed: what this write cached of the counters was rolled back with it.
+        if (usage) counter_cache_->Clear();
+        done(s);
       });
 }
 

@@ -75,8 +75,8 @@ class Store {
   absl::StatusOr<hac::v1::Node> GetNode(absl::string_view name);  // NOT_FOUND
   absl::StatusOr<std::vector<hac::v1::Node>> ListNodes();
 
-  // Commits an attempt change and its job's transition in one transaction. Returns the job
-  // before (first) and after (second).
+  // Commits an attempt change and its job's transition in one transaction (with the change's
+  // final usage first, if any). Returns the job before (first) and after (second).
   // A CANCELLED job stays CANCELLED whatever its attempt reports; an empty job_reason keeps the
   // job's reason.
   absl::StatusOr<std::pair<JobRecord, JobRecord>> ApplyAttemptChange(const AttemptChange& change);
@@ -84,10 +84,10 @@ class Store {
   absl::StatusOr<std::vector<std::pair<JobRecord, JobRecord>>> ApplyAttemptChanges(
       const std::vector<AttemptChange>& changes);
   // Like ApplyAttemptChange, without waiting: `done` runs on the store's writer thread once the
-  // change is committed (or failed). `done` must not wait for the store.
-  void ApplyAttemptChangeAsync(
-      AttemptChange change,
-      std::function<void(absl::StatusOr<std::pair<JobRecord, JobRecord>>)> done);
+  // change is committed (or failed), with what RecordUsage did with its final usage too. `done`
+  // must not wait for the store.
+  void ApplyAttemptChangeAsync(AttemptChange change,
+                               std::function<void(absl::StatusOr<AttemptChangeResult>)> done);
   // A job's attempts, oldest first.
   absl::StatusOr<std::vector<hac::v1::Attempt>> ListAttempts(int64_t job_id);
   // Attempts in ASSIGNED or RUNNING state (on `node`, or everywhere when empty), with their
@@ -166,6 +166,12 @@ class Store {
   Store(std::string path, const common::Clock& clock, std::unique_ptr<GroupCommitter> writer);
   // Runs `fn` on a read connection from the pool.
   absl::Status Read(const std::function<absl::Status(Database&)>& fn);
+  // On the writer connection, inside a write: RecordUsage's work (ledger.cc; the counter cache
+  // is cleared when it fails) and an attempt change's with its final usage first (store.cc).
+  absl::Status RecordUsageIn(Database& db, const std::vector<UsageCounterRecord>& counters,
+                             absl::Time now, absl::Duration interval, UsageRecordResult& result);
+  absl::Status ApplyAttemptChangeIn(Database& db, const AttemptChange& change, absl::Time now,
+                                    AttemptChangeResult& result);
 
   const std::string path_;
   const common::Clock& clock_;

@@ -236,7 +236,7 @@ TEST_CASE("AttemptManager reports an unacknowledged final status again after a r
   {
     absl::MutexLock lock(&h.mu);
     for (const auto& m : h.sent) {
-      for (const auto& c : m.usage().counters()) {
+      for (const auto& c : m.status().final_usage()) {
         if (c.final()) first_final.push_back(c);
       }
     }
@@ -279,6 +279,8 @@ TEST_CASE("AttemptManager reports an unacknowledged final status again after a r
   REQUIRE(sent.size() == 1);
   CHECK(sent[0].status().state() == v1::ATTEMPT_STATE_FAILED);
   CHECK(sent[0].status().exit().code() == 3);
+  REQUIRE(sent[0].status().final_usage_size() == 1);
+  CHECK(sent[0].status().final_usage(0).allocated_ms() == first_final[0].allocated_ms());
   CHECK(h.devices->Owner(1).empty());
 
   v1::StatusAck ack;

@@ -319,13 +319,17 @@ TEST_CASE("SessionClient registers, runs an assignment and resends its final sta
   CHECK(fake.service.Log("j-1.1", v1::LOG_STREAM_STDERR) == "j-1.1 acme\n");
   {
     absl::MutexLock lock(&fake.service.mu);
-    bool final_usage = false;
+    // The final counters travel in the final status, not in a UsageReport of their own.
+    bool final_usage = false, final_report = false;
     for (const auto& m : fake.service.received) {
-      for (const auto& c : m.usage().counters()) {
-        final_usage |= c.attempt_id() == "j-1.1" && c.device_index() == 0 && c.final();
+      for (const auto& c : m.status().final_usage()) {
+        final_usage |= m.status().state() == v1::ATTEMPT_STATE_SUCCEEDED &&
+                       c.attempt_id() == "j-1.1" && c.device_index() == 0 && c.final();
       }
+      for (const auto& c : m.usage().counters()) final_report |= c.final();
     }
     CHECK(final_usage);
+    CHECK_FALSE(final_report);
   }
   CHECK(agent.devices->Owner(0).empty());  // released after the exit
   CHECK(ReadAll(dir.File("state/logs/j-1.1.stdout")) == "hi\n");
@@ -414,6 +418,15 @@ TEST_CASE("SessionClient ends a preempted attempt in PREEMPTED and a failing one
   fake.service.Send(Assign("j-3.1", "exec sleep 30", {0}));
   fake.service.Send(Assign("j-4.1", "exit 7", {1}));
   REQUIRE(testing::PollUntil([&] { return !fake.service.Statuses("j-3.1").empty(); }, kWait));
+  // Two periodic usage reports of the running attempt (every 100 ms here) before the cancel.
+  REQUIRE(testing::PollUntil(
+      [&] {
+        absl::MutexLock lock(&fake.service.mu);
+        int reports = 0;
+        for (const auto& m : fake.service.received) reports += m.has_usage() ? 1 : 0;
+        return reports >= 2;
+      },
+      kWait));
   v1::ServerMessage cancel;
   cancel.mutable_cancel()->set_attempt_id("j-3.1");
   cancel.mutable_cancel()->set_reason("preempted by j-9");
@@ -471,7 +484,7 @@ TEST_CASE("SessionClient runs a built-in workload and bills its device busy time
   absl::MutexLock lock(&fake.service.mu);
   int64_t active = -1, allocated = -1;
   for (const auto& msg : fake.service.received) {
-    for (const auto& c : msg.usage().counters()) {
+    for (const auto& c : msg.status().final_usage()) {
       if (c.attempt_id() == "j-5.1" && c.final()) {
         active = c.active_ms();
         allocated = c.allocated_ms();

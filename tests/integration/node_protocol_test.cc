@@ -164,7 +164,27 @@ TEST_CASE("An agent joins, runs an assignment and its reports drive the job to t
   REQUIRE(agent.stream->Write(log));
   REQUIRE(agent.stream->Write(log));  // a replay is stored once
 
-  agent.Status(attempt, hac::v1::ATTEMPT_STATE_SUCCEEDED, 0);
+  // The final status carries the final counters; they commit with it, before its ack. A counter
+  // of a device the attempt does not hold is refused, one of another attempt ignored.
+  {
+    hac::v1::AgentMessage fin;
+    hac::v1::AttemptStatus* st = fin.mutable_status();
+    st->set_attempt_id(attempt);
+    st->set_state(hac::v1::ATTEMPT_STATE_SUCCEEDED);
+    st->mutable_exit()->set_code(0);
+    auto add = [st](const std::string& id, uint32_t device, int64_t alloc, int64_t active) {
+      hac::v1::UsageCounter* c = st->add_final_usage();
+      c->set_attempt_id(id);
+      c->set_device_index(device);
+      c->set_allocated_ms(alloc);
+      c->set_active_ms(active);
+      c->set_final(true);
+    };
+    add(attempt, 0, 3500, 1500);
+    add(attempt, 1, 9000, 9000);
+    add(job + ".7", 0, 9000, 9000);
+    REQUIRE(agent.stream->Write(fin));
+  }
   m = agent.NextControl();
   REQUIRE(m.has_status_ack());
   CHECK(m.status_ack().attempt_id() == attempt);
@@ -173,6 +193,19 @@ TEST_CASE("An agent joins, runs an assignment and its reports drive the job to t
   REQUIRE(done.attempts_size() == 1);
   CHECK(done.attempts(0).state() == hac::v1::ATTEMPT_STATE_SUCCEEDED);
   CHECK(done.attempts(0).nodes(0) == "n1");
+  REQUIRE(done.attempts(0).usage_size() == 1);
+  CHECK(done.attempts(0).usage(0).allocated_ms() == 3500);
+  CHECK(done.attempts(0).usage(0).active_ms() == 1500);
+  {
+    auto billing = hac::v1::BillingService::NewStub(hacd.Channel());
+    hac::v1::GetUsageRequest req;
+    hac::v1::GetUsageResponse usage;
+    auto ctx = AuthContext(tenant);
+    REQUIRE(billing->GetUsage(ctx.get(), req, &usage).ok());
+    REQUIRE(usage.rows_size() == 1);
+    CHECK(usage.rows(0).allocated_ms() == 3500);
+    CHECK(usage.rows(0).active_ms() == 1500);
+  }
 
   auto logs = hacd.Hacctl(tenant, {"logs", job});
   CHECK(logs.exit_code == 0);
