@@ -9,8 +9,9 @@
 //   ASSIGN_OR_RETURN(pid_t pgid, supervisor->Start(spec));
 //   supervisor->Cancel("j-1.1", absl::Seconds(10));  // SIGTERM, 10 s, then SIGKILL to the group
 //
-// Per attempt: stdout and stderr are pipes read by a monitor thread (monitor threads are kept
-// and reused: a node starting many short jobs does not create a thread for each), written to
+// Per attempt: stdout and stderr are pipes read by a monitor thread, which sleeps in poll() on
+// them and on a pidfd of the process until output, the exit or a deadline (monitor threads are
+// kept and reused: a node starting many short jobs does not create a thread for each), written to
 // <log_dir>/<attempt-id>.stdout / .stderr up to `log_cap_bytes` each and forwarded to on_output in
 // chunks of at most kMaxChunkBytes as they arrive. When the main process exits, whatever is left of
 // its group is SIGKILLed (a job ends with its main process), the pipes are drained and on_exit is
