@@ -151,6 +151,8 @@ Supervisor::~Supervisor() {
 }
 
 void Supervisor::MonitorLoop() {
+  // Output is read through it, for every child this thread watches.
+  std::string buffer(kMaxChunkBytes, '\0');
   for (;;) {
     Child* child = nullptr;
     {
@@ -166,7 +168,7 @@ void Supervisor::MonitorLoop() {
       child = handoff_.front();
       handoff_.pop_front();
     }
-    Monitor(child);
+    Monitor(child, buffer);
   }
 }
 
@@ -323,7 +325,7 @@ std::vector<std::string> Supervisor::Running() const {
   return ids;
 }
 
-void Supervisor::Monitor(Child* child) {
+void Supervisor::Monitor(Child* child, std::string& buffer) {
   const common::Clock& clock = *options_.clock;
   const pid_t pid = child->pid;
   struct Stream {
@@ -336,8 +338,6 @@ void Supervisor::Monitor(Child* child) {
   };
   Stream streams[2] = {{&child->out_fd, &child->out_log, ".stdout", OutputStream::kStdout},
                        {&child->err_fd, &child->err_log, ".stderr", OutputStream::kStderr}};
-  std::string buffer(kMaxChunkBytes, '\0');
-
   ExitInfo info;
   bool main_exited = false;
   bool term_sent = false;

@@ -142,7 +142,9 @@ class Supervisor {
   Supervisor(Options options, Callbacks callbacks);
   // A monitor thread: watches the children handed to it, one at a time, until closing_.
   void MonitorLoop();
-  void Monitor(Child* child);
+  // Watches `child` until it ended and on_exit returned; reads its output through `buffer`
+  // (kMaxChunkBytes).
+  void Monitor(Child* child, std::string& buffer);
 
   const Options options_;
   const Callbacks callbacks_;

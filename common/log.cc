@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -38,10 +40,27 @@ void SetMinLogLevel(LogLevel level) { MinLevel().store(static_cast<int>(level));
 LogLevel MinLogLevel() { return static_cast<LogLevel>(MinLevel().load(std::memory_order_relaxed)); }
 void SetLogTag(std::string_view tag) { Tag() = std::string(tag); }
 
+std::string FormatLogTime(absl::Time t) {
+  // The part up to the seconds is formatted once per second and thread: the calendar fields are
+  // most of what a short log line costs.
+  thread_local int64_t cached_second = INT64_MIN;
+  thread_local std::string prefix;
+  const int64_t ms = absl::ToUnixMillis(t);
+  const int64_t second = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+  if (second != cached_second) {
+    prefix =
+        absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second), absl::UTCTimeZone());
+    cached_second = second;
+  }
+  char millis[8];
+  std::snprintf(millis, sizeof(millis), ".%03dZ", static_cast<int>(ms - second * 1000));
+  return prefix + millis;
+}
+
 LogLine::LogLine(LogLevel level, const char* file, int line) : level_(level) {
   static constexpr char kLetters[] = {'D', 'I', 'W', 'E'};
-  out_ << absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()) << ' '
-       << kLetters[static_cast<int>(level_)] << ' ' << Tag() << ": ";
+  out_ << FormatLogTime(absl::Now());
+  out_ << ' ' << kLetters[static_cast<int>(level_)] << ' ' << Tag() << ": ";
   if (level_ >= LogLevel::kWarning) {
     const char* base = std::strrchr(file, '/');
     out_ << '[' << (base ? base + 1 : file) << ':' << line << "] ";

@@ -9,7 +9,10 @@
 #define HAC_COMMON_LOG_H_
 
 #include <sstream>
+#include <string>
 #include <string_view>
+
+#include "absl/time/time.h"
 
 namespace hac::common {
 
@@ -23,6 +26,9 @@ LogLevel MinLogLevel();
 void SetLogTag(std::string_view tag);
 
 // One log line; written when destroyed.
+// `t` as a log line starts it: "2026-11-29T05:41:24.123Z" (UTC, milliseconds truncated).
+std::string FormatLogTime(absl::Time t);
+
 class LogLine {
  public:
   LogLine(LogLevel level, const char* file, int line);
