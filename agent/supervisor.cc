@@ -125,7 +125,10 @@ absl::StatusOr<std::unique_ptr<Supervisor>> Supervisor::Create(Options options,
 }
 
 Supervisor::Supervisor(Options options, Callbacks callbacks)
-    : options_(std::move(options)), callbacks_(std::move(callbacks)) {}
+    : options_(std::move(options)),
+      callbacks_(std::move(callbacks)),
+      devnull_(open("/dev/null", O_RDONLY | O_CLOEXEC)),
+      devnull_errno_(devnull_ < 0 ? errno : 0) {}
 
 Supervisor::~Supervisor() {
   {
@@ -148,6 +151,7 @@ Supervisor::~Supervisor() {
     monitors.swap(monitors_);
   }
   for (std::thread& t : monitors) t.join();
+  if (devnull_ >= 0) close(devnull_);
 }
 
 void Supervisor::MonitorLoop() {
@@ -213,21 +217,18 @@ absl::StatusOr<pid_t> Supervisor::Start(const LaunchSpec& spec) {
   // Log files are created on the first byte of output (Monitor): a job that prints nothing
   // costs no files, and creating and deleting files is much of what starting a short job costs.
   child->log_base = absl::StrCat(options_.log_dir, "/", spec.attempt_id);
-  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, wake_pipe[2] = {-1, -1};
   auto close_all = [&] {
     CloseFd(child->out_log);
     CloseFd(child->err_log);
-    CloseFd(devnull);
     for (int* p : {out_pipe, err_pipe, wake_pipe}) {
       CloseFd(p[0]);
       CloseFd(p[1]);
     }
   };
-  if (devnull < 0) {
-    int err = errno;
-    close_all();
-    return absl::FailedPreconditionError(absl::StrCat("cannot open /dev/null: ", Errno(err)));
+  if (devnull_ < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot open /dev/null: ", Errno(devnull_errno_)));
   }
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0 ||
       pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -253,7 +254,7 @@ absl::StatusOr<pid_t> Supervisor::Start(const LaunchSpec& spec) {
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETSIGDEF);
-  posix_spawn_file_actions_adddup2(&actions, devnull, 0);
+  posix_spawn_file_actions_adddup2(&actions, devnull_, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
   if (workdir != nullptr) posix_spawn_file_actions_addchdir_np(&actions, workdir);
@@ -263,7 +264,6 @@ absl::StatusOr<pid_t> Supervisor::Start(const LaunchSpec& spec) {
   const int spawn_err = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  CloseFd(devnull);
   CloseFd(out_pipe[1]);
   CloseFd(err_pipe[1]);
   if (spawn_err != 0) {
@@ -488,7 +488,8 @@ void Supervisor::Monitor(Child* child, std::string& buffer) {
   CloseFd(child->err_fd);
   CloseFd(child->out_log);
   CloseFd(child->err_log);
-  HAC_LOG(INFO) << "attempt " << child->attempt_id << ": " << info.message;
+  // The agent logs the attempt's end with its state (AttemptManager).
+  HAC_LOG(DEBUG) << "attempt " << child->attempt_id << ": " << info.message;
 
   if (callbacks_.on_exit) callbacks_.on_exit(child->attempt_id, info);
 

@@ -148,6 +148,9 @@ class Supervisor {
 
   const Options options_;
   const Callbacks callbacks_;
+  // Every child's stdin (opened once; -1 and the error when it could not be).
+  const int devnull_;
+  const int devnull_errno_;
 
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<Child>> children_ ABSL_GUARDED_BY(mu_);
