@@ -470,7 +470,8 @@ void ClusterManager::Send(const std::string& node, hac::v1::ServerMessage msg) {
   it->second.session->Push(std::move(msg));
 }
 
-void ClusterManager::CommitAsync(store::AttemptChange change, std::shared_ptr<Session> ack) {
+void ClusterManager::CommitAsync(store::AttemptChange change, std::shared_ptr<Session> ack,
+                                 bool deferrable) {
   const std::string attempt_id = change.attempt.id();
   const std::string node = change.node;
   store_.ApplyAttemptChangeAsync(
@@ -492,7 +493,8 @@ void ClusterManager::CommitAsync(store::AttemptChange change, std::shared_ptr<Se
           msg.mutable_status_ack()->set_attempt_id(attempt_id);
           ack->Push(std::move(msg));
         }
-      });
+      },
+      deferrable);
 }
 
 void ClusterManager::EndAttempt(const std::string& attempt_id, hac::v1::AttemptState state,
@@ -853,8 +855,9 @@ void ClusterManager::HandleStatus(const std::string& node, const hac::v1::Attemp
     change.node = a.node;
     change.job_state = hac::v1::JOB_STATE_RUNNING;
     change.job_reason = absl::StrCat("running on ", absl::StrJoin(a.attempt.nodes(), ","));
-    // Not waited for: if it is lost in a crash, the agent's next hello says RUNNING again.
-    CommitAsync(std::move(change), nullptr);
+    // Not waited for (so it may share a later commit): if it is lost in a crash, the agent's
+    // next hello says RUNNING again.
+    CommitAsync(std::move(change), nullptr, /*deferrable=*/true);
     (void)sched_->AttemptStarted(a.sched_id, started);
     return;
   }

@@ -160,8 +160,10 @@ class ClusterManager final : public JobListener {
                   std::vector<store::UsageCounterRecord> final_usage = {})
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Commits `change` without waiting; tells JobManager; sends StatusAck on `ack` when durable.
-  // A failed commit is kept and retried when the agent reports the attempt again.
-  void CommitAsync(store::AttemptChange change, std::shared_ptr<Session> ack);
+  // A failed commit is kept and retried when the agent reports the attempt again. A
+  // `deferrable` change may wait a little to share another write's commit (Store).
+  void CommitAsync(store::AttemptChange change, std::shared_ptr<Session> ack,
+                   bool deferrable = false);
   void Send(const std::string& node, hac::v1::ServerMessage msg)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleHello(const std::string& node, const std::shared_ptr<Session>& session,

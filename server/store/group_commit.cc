@@ -13,10 +13,13 @@ struct GroupCommitter::Op {
   absl::Notification done;
   // Set for WriteAsync: called instead of notifying, and the op deletes itself.
   std::function<void(const absl::Status&)> callback;
+  bool deferrable = false;
+  absl::Time queued;  // when WriteAsync queued it (deferrable ones)
 };
 
-GroupCommitter::GroupCommitter(std::unique_ptr<Database> db, int max_batch)
-    : db_(std::move(db)), max_batch_(max_batch) {
+GroupCommitter::GroupCommitter(std::unique_ptr<Database> db, int max_batch,
+                               absl::Duration defer_delay)
+    : db_(std::move(db)), max_batch_(max_batch), defer_delay_(defer_delay) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -35,19 +38,24 @@ absl::Status GroupCommitter::Write(WriteFn fn) {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("store is shutting down");
     queue_.push_back(&op);
+    ++prompt_;
   }
   op.done.WaitForNotification();
   return op.status;
 }
 
-void GroupCommitter::WriteAsync(WriteFn fn, std::function<void(const absl::Status&)> done) {
+void GroupCommitter::WriteAsync(WriteFn fn, std::function<void(const absl::Status&)> done,
+                                bool deferrable) {
   auto* op = new Op;
   op->fn = std::move(fn);
   op->callback = std::move(done);
+  op->deferrable = deferrable;
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
+      if (deferrable) op->queued = absl::Now();
       queue_.push_back(op);
+      if (!deferrable) ++prompt_;
       return;
     }
   }
@@ -84,6 +92,15 @@ void GroupCommitter::Loop() {
           },
           this));
       if (queue_.empty()) return;  // stopping, nothing left
+      // Only deferrable writes: they wait for another write, or until the oldest is due.
+      if (prompt_ == 0 && !stopping_) {
+        auto prompt_or_stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || prompt_ > 0;
+        };
+        // With no prompt write queued, the front one is the oldest deferrable one.
+        mu_.AwaitWithDeadline(absl::Condition(&prompt_or_stopping),
+                              queue_.front()->queued + defer_delay_);
+      }
       // Under concurrent load (the last batch had several writes) wait a moment for as many
       // writers as last time, so that one fsync serves them all: their callers are typically a
       // network round trip away from their next write. An idle store never waits.
@@ -97,6 +114,7 @@ void GroupCommitter::Loop() {
       while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
         batch.push_back(queue_.front());
         queue_.pop_front();
+        if (!batch.back()->deferrable) --prompt_;
       }
     }
 

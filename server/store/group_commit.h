@@ -2,8 +2,10 @@
 // many callers together, one transaction (and one fsync) per batch.
 //
 // Each write is a function run inside its own SAVEPOINT, so a write that fails rolls back alone
-// while the rest of its batch commits. Submit() blocks its caller until the batch holding its
-// write has committed (or failed): a write that returned OK is durable.
+// while the rest of its batch commits. Write() blocks its caller until the batch holding its
+// write has committed (or failed): a write that returned OK is durable. A write nobody waits for
+// may be queued as deferrable: it starts no transaction of its own until defer_delay has passed,
+// and joins the next batch of another write before that (fewer commits, same order).
 //
 // Thread-safe. Writes run on the writer thread, in submission order.
 #ifndef HAC_SERVER_STORE_GROUP_COMMIT_H_
@@ -18,6 +20,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "server/store/sqlite.h"
 
 namespace hac::server::store {
@@ -26,8 +29,13 @@ class GroupCommitter {
  public:
   using WriteFn = std::function<absl::Status(Database&)>;
 
-  // Takes the write connection. `max_batch` bounds how many writes share one transaction.
-  GroupCommitter(std::unique_ptr<Database> db, int max_batch = 512);
+  // Longest wait of a deferrable write for another write's batch, by default.
+  static constexpr absl::Duration kDeferDelay = absl::Milliseconds(10);
+
+  // Takes the write connection. `max_batch` bounds how many writes share one transaction;
+  // `defer_delay` is how long a deferrable write may wait (kDeferDelay but in tests).
+  explicit GroupCommitter(std::unique_ptr<Database> db, int max_batch = 512,
+                          absl::Duration defer_delay = kDeferDelay);
   // Commits what is queued, then stops the writer thread.
   ~GroupCommitter();
 
@@ -37,7 +45,9 @@ class GroupCommitter {
   // Queues `fn` like Write but returns at once; `done` runs on the writer thread once the batch
   // committed (or failed), after the synchronous writers of that batch were released. `done`
   // must not block on anything that waits for this committer.
-  void WriteAsync(WriteFn fn, std::function<void(const absl::Status&)> done);
+  // With `deferrable`, it may wait up to defer_delay for a batch that another write starts.
+  void WriteAsync(WriteFn fn, std::function<void(const absl::Status&)> done,
+                  bool deferrable = false);
 
   // Batches committed so far (for tests and metrics).
   int64_t batches() const;
@@ -55,12 +65,15 @@ class GroupCommitter {
 
   std::unique_ptr<Database> db_;
   const int max_batch_;
+  const absl::Duration defer_delay_;
   mutable absl::Mutex mu_;
   std::deque<Op*> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t writes_ ABSL_GUARDED_BY(mu_) = 0;
   size_t last_batch_ ABSL_GUARDED_BY(mu_) = 0;  // writes in the last transaction
+  // Queued writes that are not deferrable.
+  size_t prompt_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

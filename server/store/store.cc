@@ -771,7 +771,8 @@ absl::StatusOr<std::vector<std::pair<JobRecord, JobRecord>>> Store::ApplyAttempt
 }
 
 void Store::ApplyAttemptChangeAsync(
-    AttemptChange change, std::function<void(absl::StatusOr<AttemptChangeResult>)> done) {
+    AttemptChange change, std::function<void(absl::StatusOr<AttemptChangeResult>)> done,
+    bool deferrable) {
   if (!change.final_usage.empty()) {
     if (absl::Status s = billing::ValidateUsageInterval(change.usage_interval); !s.ok()) {
       done(s);
@@ -793,7 +794,8 @@ void Store::ApplyAttemptChangeAsync(
         // The batch failed: what this write cached of the counters was rolled back with it.
         if (usage) counter_cache_->Clear();
         done(s);
-      });
+      },
+      deferrable);
 }
 
 absl::StatusOr<std::vector<hac::v1::Attempt>> Store::ListAttempts(int64_t job_id) {
@@ -871,7 +873,8 @@ void Store::SetJobReasonsAsync(std::vector<std::pair<int64_t, std::string>> reas
       },
       [](const absl::Status& s) {
         if (!s.ok()) HAC_LOG(WARNING) << "job reasons not stored: " << s.message();
-      });
+      },
+      /*deferrable=*/true);
 }
 
 // ---- quotas ----

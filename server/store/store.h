@@ -85,9 +85,11 @@ class Store {
       const std::vector<AttemptChange>& changes);
   // Like ApplyAttemptChange, without waiting: `done` runs on the store's writer thread once the
   // change is committed (or failed), with what RecordUsage did with its final usage too. `done`
-  // must not wait for the store.
+  // must not wait for the store. A `deferrable` change (one nobody waits for) may wait up to
+  // GroupCommitter::kDeferDelay to share another write's commit.
   void ApplyAttemptChangeAsync(AttemptChange change,
-                               std::function<void(absl::StatusOr<AttemptChangeResult>)> done);
+                               std::function<void(absl::StatusOr<AttemptChangeResult>)> done,
+                               bool deferrable = false);
   // A job's attempts, oldest first.
   absl::StatusOr<std::vector<hac::v1::Attempt>> ListAttempts(int64_t job_id);
   // Attempts in ASSIGNED or RUNNING state (on `node`, or everywhere when empty), with their
@@ -97,7 +99,8 @@ class Store {
   // Jobs not yet ended (PENDING, ASSIGNED, RUNNING), oldest first.
   absl::StatusOr<std::vector<JobRecord>> ListUnfinishedJobs();
   // Sets pending jobs' reasons (no state change, no update time change), in one transaction,
-  // without waiting for it: reasons are informational and recomputed by every pass.
+  // without waiting for it (deferrable, see ApplyAttemptChangeAsync): reasons are informational
+  // and recomputed by every pass.
   void SetJobReasonsAsync(std::vector<std::pair<int64_t, std::string>> reasons);
 
   // Usage ledger (server/store/ledger.cc). Keeps the maximum of each cumulative counter, so
