@@ -391,7 +391,7 @@ std::optional<ClusterManager::PendingPlacement> ClusterManager::Prepare(
 void ClusterManager::Place(std::vector<PendingPlacement> placements) {
   std::vector<store::AttemptChange> changes;
   for (const PendingPlacement& p : placements) changes.push_back(p.change);
-  absl::StatusOr<std::vector<std::pair<store::JobRecord, store::JobRecord>>> committed =
+  absl::StatusOr<std::vector<store::JobTransition>> committed =
       store_.ApplyAttemptChanges(changes);
   if (!committed.ok()) {
     HAC_LOG(ERROR) << "cannot commit " << placements.size()
@@ -405,7 +405,7 @@ void ClusterManager::Place(std::vector<PendingPlacement> placements) {
   }
   for (size_t i = 0; i < placements.size(); ++i) {
     PendingPlacement& p = placements[i];
-    jobs_.JobChanged((*committed)[i].first, (*committed)[i].second);
+    jobs_.JobChanged((*committed)[i]);
     hac::v1::ServerMessage msg;
     hac::v1::Assignment* as = msg.mutable_assignment();
     as->set_attempt_id(p.info.attempt.id());
@@ -487,7 +487,7 @@ void ClusterManager::CommitAsync(store::AttemptChange change, std::shared_ptr<Se
           return;
         }
         LogUsageResult(node, 0, committed->usage);
-        jobs_.JobChanged(committed->before, committed->after);
+        jobs_.JobChanged(committed->job);
         if (ack != nullptr) {
           hac::v1::ServerMessage msg;
           msg.mutable_status_ack()->set_attempt_id(attempt_id);

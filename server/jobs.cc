@@ -147,9 +147,9 @@ absl::StatusOr<hac::v1::Job> JobManager::Get(const Principal& caller,
   return out;
 }
 
-void JobManager::JobChanged(const store::JobRecord& before, const store::JobRecord& after) {
-  metrics_.JobStateChanged(before.state, after.state);
-  NotifyChanged(after.id);
+void JobManager::JobChanged(const store::JobTransition& change) {
+  metrics_.JobStateChanged(change.before, change.after);
+  NotifyChanged(change.job_id);
 }
 
 absl::Status JobManager::Logs(const Principal& caller, const hac::v1::GetJobLogsRequest& req,

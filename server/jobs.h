@@ -66,7 +66,7 @@ class JobManager {
   // Budgets and estimates. Set once at start-up; without one, every submission is admitted.
   void SetSubmitPolicy(SubmitPolicy* policy) { policy_ = policy; }
   // A job changed state elsewhere (its attempts): updates metrics and wakes watchers.
-  void JobChanged(const store::JobRecord& before, const store::JobRecord& after);
+  void JobChanged(const store::JobTransition& change);
 
   // Checks a submission, commits it and tells the listener. Blocks until the commit.
   absl::StatusOr<hac::v1::SubmitJobResponse> Submit(const Principal& caller,

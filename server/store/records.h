@@ -117,10 +117,16 @@ struct UsageRecordResult {
   std::vector<UsageCounterRecord> excess;
 };
 
-// What an AttemptChange did: the job before and after, and what storing its final usage did.
+// A job's state before and after a change.
+struct JobTransition {
+  int64_t job_id = 0;
+  hac::v1::JobState before = hac::v1::JOB_STATE_UNSPECIFIED;
+  hac::v1::JobState after = hac::v1::JOB_STATE_UNSPECIFIED;
+};
+
+// What an AttemptChange did: the job's transition, and what storing its final usage did.
 struct AttemptChangeResult {
-  JobRecord before;
-  JobRecord after;
+  JobTransition job;
   UsageRecordResult usage;
 };
 

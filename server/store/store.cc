@@ -662,12 +662,25 @@ absl::StatusOr<std::vector<hac::v1::Node>> Store::ListNodes() {
 
 namespace {
 
-absl::StatusOr<std::pair<JobRecord, JobRecord>> ApplyAttemptChangeOn(Database& db,
-                                                                     const AttemptChange& change,
-                                                                     absl::Time now_time) {
-  std::pair<JobRecord, JobRecord> out;
+absl::StatusOr<JobTransition> ApplyAttemptChangeOn(Database& db, const AttemptChange& change,
+                                                   absl::Time now_time) {
+  // The job's state columns only: its spec is not needed here.
+  ASSIGN_OR_RETURN(Statement * get,
+                   db.Cached("SELECT state, reason, update_time_us, end_time_us FROM jobs "
+                             "WHERE id = ?"));
+  get->BindInt64(1, change.job_id);
+  ASSIGN_OR_RETURN(bool found, get->Step());
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat("job ", JobIdString(change.job_id), " not found"));
+  }
+  const auto before = static_cast<hac::v1::JobState>(get->ColumnInt64(0));
+  const std::string before_reason = get->ColumnText(1);
+  const int64_t before_update = get->ColumnInt64(2);
+  const bool ended = !get->ColumnIsNull(3);
+  const int64_t before_end = ended ? get->ColumnInt64(3) : 0;
+  get->Reset();
+
   const std::string bytes = DeterministicBytes(change.attempt);
-  ASSIGN_OR_RETURN(out.first, GetJobOn(db, change.job_id));
   const char* sql = change.new_attempt
                         ? "INSERT INTO attempts(node, state, attempt, id, job_id, number) "
                           "VALUES(?, ?, ?, ?, ?, ?)"
@@ -686,11 +699,11 @@ absl::StatusOr<std::pair<JobRecord, JobRecord>> ApplyAttemptChangeOn(Database& d
     return absl::NotFoundError(absl::StrCat("attempt ", change.attempt.id(), " not found"));
   }
   hac::v1::JobState state =
-      change.job_state != hac::v1::JOB_STATE_UNSPECIFIED ? change.job_state : out.first.state;
-  std::string reason = change.job_reason.empty() ? out.first.reason : change.job_reason;
-  if (out.first.state == hac::v1::JOB_STATE_CANCELLED) {
+      change.job_state != hac::v1::JOB_STATE_UNSPECIFIED ? change.job_state : before;
+  const std::string* reason = change.job_reason.empty() ? &before_reason : &change.job_reason;
+  if (before == hac::v1::JOB_STATE_CANCELLED) {
     state = hac::v1::JOB_STATE_CANCELLED;  // cancelled stays cancelled
-    reason = out.first.reason;
+    reason = &before_reason;
   }
   const int64_t now = ToMicros(now_time);
   ASSIGN_OR_RETURN(
@@ -698,25 +711,17 @@ absl::StatusOr<std::pair<JobRecord, JobRecord>> ApplyAttemptChangeOn(Database& d
       db.Cached("UPDATE jobs SET state = ?, reason = ?, update_time_us = ?, "
                 "end_time_us = ?, attempt_count = max(attempt_count, ?) WHERE id = ?"));
   job->BindInt64(1, state);
-  job->BindText(2, reason);
-  job->BindInt64(3, state == out.first.state ? ToMicros(out.first.update_time) : now);
+  job->BindText(2, *reason);
+  job->BindInt64(3, state == before ? before_update : now);
   if (IsFinal(state)) {
-    job->BindInt64(4, out.first.end_time ? ToMicros(*out.first.end_time) : now);
+    job->BindInt64(4, ended ? before_end : now);
   } else {
     job->BindNull(4);
   }
   job->BindInt64(5, change.attempt.number());
   job->BindInt64(6, change.job_id);
   RETURN_IF_ERROR(job->Run());
-  // The job as the UPDATE left it, without reading it (and parsing its spec) again.
-  out.second = out.first;
-  out.second.state = state;
-  out.second.reason = std::move(reason);
-  if (state != out.first.state) out.second.update_time = FromMicros(now);
-  if (IsFinal(state) && !out.first.end_time) out.second.end_time = FromMicros(now);
-  if (!IsFinal(state)) out.second.end_time.reset();
-  out.second.attempt_count = std::max(out.first.attempt_count, change.attempt.number());
-  return out;
+  return JobTransition{change.job_id, before, state};
 }
 
 }  // namespace
@@ -727,28 +732,11 @@ absl::Status Store::ApplyAttemptChangeIn(Database& db, const AttemptChange& chan
     RETURN_IF_ERROR(RecordUsageIn(db, change.final_usage, now, change.usage_interval,
                                   result.usage));
   }
-  ASSIGN_OR_RETURN(auto jobs, ApplyAttemptChangeOn(db, change, now));
-  result.before = std::move(jobs.first);
-  result.after = std::move(jobs.second);
+  ASSIGN_OR_RETURN(result.job, ApplyAttemptChangeOn(db, change, now));
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::pair<JobRecord, JobRecord>> Store::ApplyAttemptChange(
-    const AttemptChange& change) {
-  // Through the asynchronous path: its completion runs on the writer thread, where a failure
-  // must clear the counter cache (final usage) before the next batch.
-  absl::Notification done;
-  absl::StatusOr<AttemptChangeResult> out;
-  ApplyAttemptChangeAsync(change, [&](absl::StatusOr<AttemptChangeResult> r) {
-    out = std::move(r);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  if (!out.ok()) return out.status();
-  return std::make_pair(std::move(out->before), std::move(out->after));
-}
-
-absl::StatusOr<std::vector<std::pair<JobRecord, JobRecord>>> Store::ApplyAttemptChanges(
+absl::StatusOr<std::vector<JobTransition>> Store::ApplyAttemptChanges(
     const std::vector<AttemptChange>& changes) {
   for (const AttemptChange& c : changes) {
     if (!c.final_usage.empty()) {
@@ -757,13 +745,13 @@ absl::StatusOr<std::vector<std::pair<JobRecord, JobRecord>>> Store::ApplyAttempt
                        ": ApplyAttemptChanges takes no final usage (ApplyAttemptChange does)"));
     }
   }
-  std::vector<std::pair<JobRecord, JobRecord>> out;
+  std::vector<JobTransition> out;
   const absl::Time now = clock_.Now();
   RETURN_IF_ERROR(writer_->Write([&](Database& db) -> absl::Status {
     out.clear();
     for (const AttemptChange& c : changes) {
-      ASSIGN_OR_RETURN(auto r, ApplyAttemptChangeOn(db, c, now));
-      out.push_back(std::move(r));
+      ASSIGN_OR_RETURN(JobTransition t, ApplyAttemptChangeOn(db, c, now));
+      out.push_back(t);
     }
     return absl::OkStatus();
   }));

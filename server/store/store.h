@@ -75,16 +75,14 @@ class Store {
   absl::StatusOr<hac::v1::Node> GetNode(absl::string_view name);  // NOT_FOUND
   absl::StatusOr<std::vector<hac::v1::Node>> ListNodes();
 
-  // Commits an attempt change and its job's transition in one transaction (with the change's
-  // final usage first, if any). Returns the job before (first) and after (second).
-  // A CANCELLED job stays CANCELLED whatever its attempt reports; an empty job_reason keeps the
-  // job's reason.
-  absl::StatusOr<std::pair<JobRecord, JobRecord>> ApplyAttemptChange(const AttemptChange& change);
-  // Several changes in one transaction (all or none): a scheduling pass's placements.
-  absl::StatusOr<std::vector<std::pair<JobRecord, JobRecord>>> ApplyAttemptChanges(
+  // Several attempt changes and their jobs' transitions in one transaction (all or none): a
+  // scheduling pass's placements (changes without final usage). A CANCELLED job stays
+  // CANCELLED whatever its attempt reports; an empty job_reason keeps the job's reason.
+  absl::StatusOr<std::vector<JobTransition>> ApplyAttemptChanges(
       const std::vector<AttemptChange>& changes);
-  // Like ApplyAttemptChange, without waiting: `done` runs on the store's writer thread once the
-  // change is committed (or failed), with what RecordUsage did with its final usage too. `done`
+  // One attempt change, with its final usage (stored first, in the same transaction), without
+  // waiting: `done` runs on the store's writer thread once it is committed (or failed), with
+  // what RecordUsage did with the usage. `done`
   // must not wait for the store. A `deferrable` change (one nobody waits for) may wait up to
   // GroupCommitter::kDeferDelay to share another write's commit.
   void ApplyAttemptChangeAsync(AttemptChange change,
