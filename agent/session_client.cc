@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/random/distributions.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -67,6 +69,30 @@ std::vector<v1::AgentMessage> Outbox::Take(absl::Duration timeout) {
                                     std::make_move_iterator(queue_.end()));
   queue_.clear();
   log_bytes_ = 0;
+  // RUNNING statuses whose attempt's final status is taken too go out as its start_time.
+  absl::flat_hash_map<std::string, size_t> running;  // attempt id -> index in out
+  bool dropped = false;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (!out[i].has_status()) continue;
+    const v1::AttemptStatus& st = out[i].status();
+    if (st.state() == v1::ATTEMPT_STATE_RUNNING) {
+      running[st.attempt_id()] = i;
+      continue;
+    }
+    auto r = running.find(st.attempt_id());
+    if (r == running.end() || st.state() == v1::ATTEMPT_STATE_UNSPECIFIED) continue;
+    *out[i].mutable_status()->mutable_start_time() = out[r->second].status().time();
+    out[r->second].Clear();
+    running.erase(r);
+    dropped = true;
+  }
+  if (dropped) {
+    out.erase(std::remove_if(out.begin(), out.end(),
+                             [](const v1::AgentMessage& m) {
+                               return m.msg_case() == v1::AgentMessage::MSG_NOT_SET;
+                             }),
+              out.end());
+  }
   return out;
 }
 

@@ -46,7 +46,9 @@ namespace hac::agent {
 // Messages waiting for the session. Log chunks survive a disconnect (up to max_log_bytes, then
 // the newest are dropped); statuses, usage and heartbeats do not, because the next hello (with
 // the final counters of the finished attempts it reports, AttemptManager::Hello) and the next
-// (cumulative) usage report supersede them.
+// (cumulative) usage report supersede them. When one Take finds an attempt's RUNNING status and
+// its final status both still queued (a short job on a busy node), only the final one is
+// taken, with the RUNNING status's time as its start_time: one message less, same facts.
 // Owner: the composition root. Thread-safety: thread-safe.
 class Outbox {
  public:

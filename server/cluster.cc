@@ -862,6 +862,14 @@ void ClusterManager::HandleStatus(const std::string& node, const hac::v1::Attemp
     return;
   }
   if (!IsFinalAttempt(st.state())) return;
+  if (it->second.attempt.state() == hac::v1::ATTEMPT_STATE_ASSIGNED && st.has_start_time()) {
+    // It ended before its RUNNING status was sent: the final status says when it started.
+    AttemptInfo& a = it->second;
+    const absl::Time started =
+        absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(st.start_time()));
+    *a.attempt.mutable_start_time() = ToProtoTime(started);
+    (void)sched_->AttemptStarted(a.sched_id, started);
+  }
   std::string message = st.message();
   if (message.empty()) message = st.exit().message();
   // The final counters commit with the final state; the StatusAck goes out once both are

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/util/time_util.h"
 #include "hac/v1/billing.grpc.pb.h"
 #include "hac/v1/nodes.grpc.pb.h"
 #include "hac/v1/pools.grpc.pb.h"
@@ -18,6 +19,7 @@
 namespace hac::testing {
 namespace {
 
+using google::protobuf::util::TimeUtil;
 using Stream = grpc::ClientReaderWriter<hac::v1::AgentMessage, hac::v1::ServerMessage>;
 
 // A node as hac-agent presents it: registered with a join token, then one session.
@@ -223,6 +225,38 @@ TEST_CASE("An agent joins, runs an assignment and its reports drive the job to t
   CHECK(list.nodes(0).name() == "n1");
   CHECK(list.nodes(0).state() == hac::v1::NODE_STATE_READY);
   CHECK(list.nodes(0).devices_size() == 2);
+}
+
+TEST_CASE("A final status without a RUNNING one before it carries the attempt's start time") {
+  Hacd hacd({"--schedule-tick=100ms"});
+  REQUIRE(hacd.Start());
+  const std::string join = LineValue(
+      hacd.Hacctl(hacd.admin_token(), {"join-token", "create"}).out, "token: ");
+  const std::string tenant = hacd.CreateTenant("acme");
+  FakeAgent n1(hacd, join, "n1", 1);
+  n1.Connect();
+  const std::string job = Submit(hacd, tenant);
+  hac::v1::ServerMessage m = n1.NextControl();
+  REQUIRE(m.has_assignment());
+  const std::string attempt = m.assignment().attempt_id();
+  hac::v1::Job assigned = GetJob(hacd, tenant, job);
+  REQUIRE(assigned.state() == hac::v1::JOB_STATE_ASSIGNED);
+  const int64_t assign_us = TimeUtil::TimestampToMicroseconds(assigned.attempts(0).assign_time());
+
+  // What the agent sends when the job ended before its RUNNING status went out.
+  hac::v1::AgentMessage fin;
+  fin.mutable_status()->set_attempt_id(attempt);
+  fin.mutable_status()->set_state(hac::v1::ATTEMPT_STATE_SUCCEEDED);
+  fin.mutable_status()->mutable_exit()->set_message("exited 0");
+  *fin.mutable_status()->mutable_start_time() = TimeUtil::MicrosecondsToTimestamp(assign_us + 1234);
+  REQUIRE(n1.stream->Write(fin));
+  m = n1.NextControl();
+  REQUIRE(m.has_status_ack());
+  hac::v1::Job done = GetJob(hacd, tenant, job);
+  CHECK(done.state() == hac::v1::JOB_STATE_SUCCEEDED);
+  REQUIRE(done.attempts_size() == 1);
+  CHECK(done.attempts(0).state() == hac::v1::ATTEMPT_STATE_SUCCEEDED);
+  CHECK(TimeUtil::TimestampToMicroseconds(done.attempts(0).start_time()) == assign_us + 1234);
 }
 
 TEST_CASE("A node acts only for itself: reports about another node's attempt are refused") {
