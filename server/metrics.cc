@@ -83,8 +83,10 @@ Metrics::Metrics()
                          .Help("Store writes committed since start")
                          .Register(*registry_)
                          .Add({})) {
+  jobs_by_state_.assign(hac::v1::JobState_MAX + 1, nullptr);
   for (int s = hac::v1::JobState_MIN + 1; s <= hac::v1::JobState_MAX; ++s) {
-    jobs_.Add({{"state", StateLabel(static_cast<hac::v1::JobState>(s))}});
+    if (!hac::v1::JobState_IsValid(s)) continue;
+    jobs_by_state_[s] = &jobs_.Add({{"state", StateLabel(static_cast<hac::v1::JobState>(s))}});
   }
   scrape_ = std::make_shared<Scrape>(registry_, [this] {
     if (!commit_source_) return;
@@ -96,29 +98,72 @@ Metrics::Metrics()
 
 void Metrics::ObserveRpc(absl::string_view method, absl::StatusCode code,
                          absl::Duration latency) {
-  const std::string m(method);
-  requests_.Add({{"method", m}, {"code", absl::StatusCodeToString(code)}}).Increment();
-  durations_.Add({{"method", m}}, LatencyBuckets()).Observe(absl::ToDoubleSeconds(latency));
+  const int c = static_cast<int>(code);
+  prometheus::Counter* requests = nullptr;
+  prometheus::Histogram* duration = nullptr;
+  {
+    absl::MutexLock lock(&series_mu_);
+    auto it = rpc_series_.find(method);
+    if (it == rpc_series_.end()) {
+      it = rpc_series_.emplace(std::string(method), RpcSeries{}).first;
+      it->second.duration = &durations_.Add({{"method", std::string(method)}}, LatencyBuckets());
+    }
+    RpcSeries& series = it->second;
+    duration = series.duration;
+    if (c >= 0 && c < static_cast<int>(series.by_code.size())) {
+      if (series.by_code[c] == nullptr) {
+        series.by_code[c] = &requests_.Add(
+            {{"method", std::string(method)}, {"code", absl::StatusCodeToString(code)}});
+      }
+      requests = series.by_code[c];
+    }
+  }
+  if (requests == nullptr) {
+    requests = &requests_.Add(
+        {{"method", std::string(method)}, {"code", absl::StatusCodeToString(code)}});
+  }
+  requests->Increment();
+  duration->Observe(absl::ToDoubleSeconds(latency));
 }
 
 void Metrics::JobSubmitted(absl::string_view tenant) {
-  submissions_.Add({{"tenant", std::string(tenant)}}).Increment();
-  jobs_.Add({{"state", StateLabel(hac::v1::JOB_STATE_PENDING)}}).Increment();
+  prometheus::Counter* counter = nullptr;
+  {
+    absl::MutexLock lock(&series_mu_);
+    auto it = submissions_by_tenant_.find(tenant);
+    if (it == submissions_by_tenant_.end()) {
+      it = submissions_by_tenant_
+               .emplace(std::string(tenant),
+                        &submissions_.Add({{"tenant", std::string(tenant)}}))
+               .first;
+    }
+    counter = it->second;
+  }
+  counter->Increment();
+  JobGauge(hac::v1::JOB_STATE_PENDING).Increment();
+}
+
+prometheus::Gauge& Metrics::JobGauge(hac::v1::JobState state) {
+  if (state > 0 && static_cast<size_t>(state) < jobs_by_state_.size() &&
+      jobs_by_state_[state] != nullptr) {
+    return *jobs_by_state_[state];
+  }
+  return jobs_.Add({{"state", StateLabel(state)}});
 }
 
 void Metrics::SetJobCounts(const std::map<hac::v1::JobState, int64_t>& counts) {
   for (int s = hac::v1::JobState_MIN + 1; s <= hac::v1::JobState_MAX; ++s) {
+    if (!hac::v1::JobState_IsValid(s)) continue;
     auto st = static_cast<hac::v1::JobState>(s);
     auto it = counts.find(st);
-    jobs_.Add({{"state", StateLabel(st)}})
-        .Set(it == counts.end() ? 0 : static_cast<double>(it->second));
+    JobGauge(st).Set(it == counts.end() ? 0 : static_cast<double>(it->second));
   }
 }
 
 void Metrics::JobStateChanged(hac::v1::JobState from, hac::v1::JobState to) {
   if (from == to) return;
-  jobs_.Add({{"state", StateLabel(from)}}).Decrement();
-  jobs_.Add({{"state", StateLabel(to)}}).Increment();
+  JobGauge(from).Decrement();
+  JobGauge(to).Increment();
 }
 
 void Metrics::SetCommitSource(std::function<std::pair<int64_t, int64_t>()> source) {

@@ -17,6 +17,7 @@
 #ifndef HAC_SERVER_METRICS_H_
 #define HAC_SERVER_METRICS_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -25,8 +26,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "hac/v1/jobs.pb.h"
 #include "prometheus/collectable.h"
@@ -60,6 +64,9 @@ class Metrics {
   void SetBudget(absl::string_view tenant, int64_t limit_micros, int64_t spent_micros);
 
  private:
+  // The hac_jobs gauge of `state`.
+  prometheus::Gauge& JobGauge(hac::v1::JobState state);
+
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& durations_;
@@ -71,6 +78,17 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& budget_limit_;
   prometheus::Gauge& commit_batches_;
   prometheus::Gauge& commit_writes_;
+  // The series written on every RPC, submission and job transition, looked up once: a
+  // Family::Add builds and hashes a label map and takes the family's lock on every call.
+  struct RpcSeries {
+    prometheus::Histogram* duration = nullptr;
+    std::array<prometheus::Counter*, 17> by_code{};  // absl::StatusCode 0..16
+  };
+  std::vector<prometheus::Gauge*> jobs_by_state_;  // indexed by JobState
+  absl::Mutex series_mu_;
+  absl::flat_hash_map<std::string, RpcSeries> rpc_series_ ABSL_GUARDED_BY(series_mu_);
+  absl::flat_hash_map<std::string, prometheus::Counter*> submissions_by_tenant_
+      ABSL_GUARDED_BY(series_mu_);
   std::function<std::pair<int64_t, int64_t>()> commit_source_;
   std::shared_ptr<prometheus::Collectable> scrape_;
 };

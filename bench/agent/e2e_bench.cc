@@ -36,7 +36,7 @@
 ABSL_FLAG(int, agents, 4, "node agents");
 ABSL_FLAG(int, devices, 4, "sim-npu devices per agent");
 ABSL_FLAG(int, latency_jobs, 50, "jobs for the latency measurement");
-ABSL_FLAG(int, throughput_jobs, 400, "jobs for the throughput measurement");
+ABSL_FLAG(int, throughput_jobs, 3000, "jobs for the throughput measurement (about 3 s)");
 
 extern char** environ;
 
