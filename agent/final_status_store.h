@@ -11,9 +11,9 @@
 // AttemptStatus and the attempt's final UsageReport as two length-delimited protobuf messages.
 // Save appends and fdatasyncs: a record is durable when Save returns. Remove appends without
 // syncing: a removal lost in a crash only makes the agent report a status again, which hacd
-// acknowledges again. So an attempt costs two appends and one fdatasync, and no file is created
-// or deleted per attempt. Files of the former one-file-per-attempt layout found by Load are taken
-// into the journal and deleted.
+// acknowledges again. So an attempt costs two appends and one fdatasync (shared by attempts that
+// end together, see Journal::Put), and no file is created or deleted per attempt. Files of the
+// former one-file-per-attempt layout found by Load are taken into the journal and deleted.
 //
 // Owner: AttemptManager. Thread-safe: Save and Remove may run concurrently; Load must not overlap
 // anything else.

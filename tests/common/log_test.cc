@@ -54,7 +54,8 @@ TEST_CASE("HAC_LOG writes one line: UTC time to the millisecond, level, tag, mes
   const absl::Time after = absl::Now();
   std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
   REQUIRE(lines.size() == 2);
-  const std::regex info(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z I [a-z-]+: attempt 42 started$)");
+  const std::regex info(
+      R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z I [a-z-]+: attempt 42 started$)");
   CHECK(std::regex_match(lines[0], info));
   const std::regex warn(
       R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z W [a-z-]+: \[log_test\.cc:\d+\] disk slow$)");
