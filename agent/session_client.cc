@@ -322,8 +322,12 @@ SessionClient::SessionEnd SessionClient::RunSession(const std::string& token, bo
       if (stopping_) break;
     }
     absl::Time now = clock.MonotonicNow();
-    for (v1::AgentMessage& m : outbox_->Take(std::min(next_heartbeat, next_usage) - now)) {
-      if (!stream->Write(m)) {
+    // What is queued goes out together: one transport write for all of it.
+    std::vector<v1::AgentMessage> batch = outbox_->Take(std::min(next_heartbeat, next_usage) - now);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const grpc::WriteOptions options =
+          i + 1 < batch.size() ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions();
+      if (!stream->Write(batch[i], options)) {
         broken = true;
         break;
       }

@@ -36,8 +36,8 @@ std::string AttemptStateName(hac::v1::AttemptState s) {
 struct ClusterManager::Session {
   explicit Session(SessionStream& s) : stream(s) {
     writer = std::thread([this] {
+      std::deque<hac::v1::ServerMessage> batch;
       for (;;) {
-        hac::v1::ServerMessage msg;
         {
           absl::MutexLock lock(&mu);
           mu.Await(absl::Condition(
@@ -46,15 +46,18 @@ struct ClusterManager::Session {
               },
               this));
           if (outbox.empty()) return;
-          msg = std::move(outbox.front());
-          outbox.pop_front();
+          batch.swap(outbox);
         }
-        if (!stream.Write(msg)) {
-          absl::MutexLock lock(&mu);
-          closed = true;
-          outbox.clear();
-          return;
+        // What is queued goes out together: one transport write for all of it.
+        for (size_t i = 0; i < batch.size(); ++i) {
+          if (!stream.Write(batch[i], /*more=*/i + 1 < batch.size())) {
+            absl::MutexLock lock(&mu);
+            closed = true;
+            outbox.clear();
+            return;
+          }
         }
+        batch.clear();
       }
     });
   }

@@ -47,7 +47,9 @@ class SessionStream {
  public:
   virtual ~SessionStream() = default;
   virtual bool Read(hac::v1::AgentMessage* msg) = 0;  // false when the stream ended
-  virtual bool Write(const hac::v1::ServerMessage& msg) = 0;
+  // `more`: another message follows at once, so the transport may hold this one and send both
+  // in one write.
+  virtual bool Write(const hac::v1::ServerMessage& msg, bool more) = 0;
 };
 
 class ClusterManager final : public JobListener {

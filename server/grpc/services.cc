@@ -135,7 +135,9 @@ class GrpcSessionStream final : public SessionStream {
       grpc::ServerReaderWriter<hac::v1::ServerMessage, hac::v1::AgentMessage>* s)
       : s_(s) {}
   bool Read(hac::v1::AgentMessage* msg) override { return s_->Read(msg); }
-  bool Write(const hac::v1::ServerMessage& msg) override { return s_->Write(msg); }
+  bool Write(const hac::v1::ServerMessage& msg, bool more) override {
+    return s_->Write(msg, more ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions());
+  }
 
  private:
   grpc::ServerReaderWriter<hac::v1::ServerMessage, hac::v1::AgentMessage>* s_;
