@@ -101,6 +101,13 @@ struct FakeAgent {
   }
 };
 
+// A join token minted by the admin with hacctl.
+std::string NewJoinToken(const Hacd& hacd) {
+  auto r = hacd.Hacctl(hacd.admin_token(), {"join-token", "create"});
+  REQUIRE(r.exit_code == 0);
+  return LineValue(r.out, "token: ");
+}
+
 std::string Submit(const Hacd& hacd, const std::string& token, int retries = 0) {
   auto r = hacd.Hacctl(token, {"submit", "--name", "t", "--device", "npu:1", "--max-retries",
                                std::to_string(retries), "--", "true"});
@@ -111,9 +118,7 @@ std::string Submit(const Hacd& hacd, const std::string& token, int retries = 0) 
 TEST_CASE("An agent joins, runs an assignment and its reports drive the job to the end") {
   Hacd hacd({"--heartbeat-timeout=3s", "--schedule-tick=100ms"});
   REQUIRE(hacd.Start());
-  auto join = hacd.Hacctl(hacd.admin_token(), {"join-token", "create"});
-  REQUIRE(join.exit_code == 0);
-  const std::string join_token = LineValue(join.out, "token: ");
+  const std::string join_token = NewJoinToken(hacd);
   const std::string tenant = hacd.CreateTenant("acme");
 
   FakeAgent agent(hacd, join_token, "n1", 2);
@@ -230,8 +235,7 @@ TEST_CASE("An agent joins, runs an assignment and its reports drive the job to t
 TEST_CASE("A final status without a RUNNING one before it carries the attempt's start time") {
   Hacd hacd({"--schedule-tick=100ms"});
   REQUIRE(hacd.Start());
-  const std::string join = LineValue(
-      hacd.Hacctl(hacd.admin_token(), {"join-token", "create"}).out, "token: ");
+  const std::string join = NewJoinToken(hacd);
   const std::string tenant = hacd.CreateTenant("acme");
   FakeAgent n1(hacd, join, "n1", 1);
   n1.Connect();
@@ -262,8 +266,7 @@ TEST_CASE("A final status without a RUNNING one before it carries the attempt's 
 TEST_CASE("A node acts only for itself: reports about another node's attempt are refused") {
   Hacd hacd({"--schedule-tick=100ms"});
   REQUIRE(hacd.Start());
-  const std::string join = LineValue(
-      hacd.Hacctl(hacd.admin_token(), {"join-token", "create"}).out, "token: ");
+  const std::string join = NewJoinToken(hacd);
   const std::string tenant = hacd.CreateTenant("acme");
   FakeAgent n1(hacd, join, "n1", 1);
   n1.Connect();
@@ -305,8 +308,7 @@ TEST_CASE("A node acts only for itself: reports about another node's attempt are
 TEST_CASE("A node whose heartbeats stop is LOST and its attempt reruns elsewhere") {
   Hacd hacd({"--heartbeat-timeout=2s", "--schedule-tick=100ms"});
   REQUIRE(hacd.Start());
-  const std::string join = LineValue(
-      hacd.Hacctl(hacd.admin_token(), {"join-token", "create"}).out, "token: ");
+  const std::string join = NewJoinToken(hacd);
   const std::string tenant = hacd.CreateTenant("acme");
   FakeAgent n1(hacd, join, "n1", 1);
   n1.Connect();
@@ -337,8 +339,7 @@ TEST_CASE("A node whose heartbeats stop is LOST and its attempt reruns elsewhere
 TEST_CASE("After hacd restarts, a reconnecting agent keeps its running attempts") {
   Hacd hacd({"--heartbeat-timeout=30s", "--schedule-tick=100ms"});
   REQUIRE(hacd.Start());
-  const std::string join = LineValue(
-      hacd.Hacctl(hacd.admin_token(), {"join-token", "create"}).out, "token: ");
+  const std::string join = NewJoinToken(hacd);
   const std::string tenant = hacd.CreateTenant("acme");
   FakeAgent n1(hacd, join, "n1", 2);
   n1.Connect();
@@ -396,8 +397,7 @@ namespace {
 TEST_CASE("Quotas and scheduler configuration change without a restart, with reasons to act on") {
   Hacd hacd({"--schedule-tick=100ms"});
   REQUIRE(hacd.Start());
-  const std::string join = LineValue(
-      hacd.Hacctl(hacd.admin_token(), {"join-token", "create"}).out, "token: ");
+  const std::string join = NewJoinToken(hacd);
   const std::string tenant = hacd.CreateTenant("acme");
   REQUIRE(hacd.Hacctl(hacd.admin_token(), {"quota", "set", "acme", "npu", "1"}).exit_code == 0);
   FakeAgent n1(hacd, join, "n1", 4);
@@ -437,8 +437,7 @@ namespace {
 TEST_CASE("A dry run says where a job would go now, or why not, and submits nothing") {
   Hacd hacd({"--schedule-tick=100ms"});
   REQUIRE(hacd.Start());
-  const std::string join = LineValue(
-      hacd.Hacctl(hacd.admin_token(), {"join-token", "create"}).out, "token: ");
+  const std::string join = NewJoinToken(hacd);
   const std::string tenant = hacd.CreateTenant("acme");
   FakeAgent n1(hacd, join, "n1", 2);
   n1.Connect();
@@ -528,8 +527,7 @@ TEST_CASE("Pending reasons of a queue longer than one tick's share are all refre
   INFO(no_node);
 
   // A node joins and takes 2 jobs: every other job's reason changes, more than one tick's share.
-  const std::string join = LineValue(
-      hacd.Hacctl(hacd.admin_token(), {"join-token", "create"}).out, "token: ");
+  const std::string join = NewJoinToken(hacd);
   FakeAgent n1(hacd, join, "n1", 2);
   n1.Connect();
   std::map<std::string, std::string> after;
