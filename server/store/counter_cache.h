@@ -31,10 +31,10 @@ struct CounterState {
 };
 
 // The state of counters by (attempt, device index). Thread-compatible: only the store's writer
-// thread uses it, inside usage writes and in their completion callbacks, which run before the
-// next batch starts. A usage write that fails (alone or with its batch) clears it there, so the
-// next batch reads the rows again instead of trusting values that were rolled back. Pointers
-// returned by Find/Put stay valid until the next Put or Clear.
+// thread uses it, inside usage writes. Whenever the writer rolls back a write (alone or with its
+// batch) it clears the cache (GroupCommitter's rollback hook), so later writes read the rows
+// again instead of trusting values that were rolled back. Pointers returned by Find/Put stay
+// valid until the next Put or Clear.
 class CounterCache {
  public:
   static constexpr size_t kMaxEntries = 1 << 18;

@@ -1,8 +1,11 @@
 // GroupCommitter: one writer thread that owns the write connection and commits the writes of
 // many callers together, one transaction (and one fsync) per batch.
 //
-// Each write is a function run inside its own SAVEPOINT, so a write that fails rolls back alone
-// while the rest of its batch commits. Write() blocks its caller until the batch holding its
+// A write is a function run on the writer's connection. One that fails rolls back alone while
+// the rest of its batch commits: a batch runs without savepoints first, and when a write in it
+// fails it rolls back and runs again with each write in its own SAVEPOINT. So a write function
+// may run twice and must not rely on having run before: it sets its outputs, never appends to
+// them, and what it keeps outside the database is undone by the rollback hook. Write() blocks its caller until the batch holding its
 // write has committed (or failed): a write that returned OK is durable. A write nobody waits for
 // may be queued as deferrable: it starts no transaction of its own until defer_delay has passed,
 // and joins the next batch of another write before that (fewer commits, same order).
@@ -16,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -34,8 +38,12 @@ class GroupCommitter {
 
   // Takes the write connection. `max_batch` bounds how many writes share one transaction;
   // `defer_delay` is how long a deferrable write may wait (kDeferDelay but in tests).
+  // `on_rollback` runs on the writer thread after any write's changes were rolled back (a
+  // transaction or a savepoint), before anything else runs: it drops what writes remembered
+  // outside the database.
   explicit GroupCommitter(std::unique_ptr<Database> db, int max_batch = 512,
-                          absl::Duration defer_delay = kDeferDelay);
+                          absl::Duration defer_delay = kDeferDelay,
+                          std::function<void()> on_rollback = nullptr);
   // Commits what is queued, then stops the writer thread.
   ~GroupCommitter();
 
@@ -62,10 +70,15 @@ class GroupCommitter {
   void Loop();
   // Runs one cached transaction-control statement (BEGIN, SAVEPOINT, COMMIT, ...).
   absl::Status Step(const char* sql);
+  // Runs `batch` in one transaction and sets each write's status. Without `savepoints`, the
+  // first write that fails rolls everything back and false is returned.
+  bool RunBatch(const std::vector<Op*>& batch, bool savepoints);
+  void RolledBack();
 
   std::unique_ptr<Database> db_;
   const int max_batch_;
   const absl::Duration defer_delay_;
+  const std::function<void()> on_rollback_;
   mutable absl::Mutex mu_;
   std::deque<Op*> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -272,18 +272,14 @@ absl::Status RecordUsageOn(Database& db, CounterCache& cache,
 absl::Status Store::RecordUsageIn(Database& db, const std::vector<UsageCounterRecord>& counters,
                                   absl::Time now, absl::Duration interval,
                                   UsageRecordResult& result) {
-  absl::Status s = RecordUsageOn(db, *counter_cache_, counters, now,
-                                 absl::ToInt64Seconds(interval), result);
-  // Rolled back alone: later writes of this batch must not trust what it cached.
-  if (!s.ok()) counter_cache_->Clear();
-  return s;
+  // A failure rolls back and the writer's rollback hook clears the counter cache.
+  return RecordUsageOn(db, *counter_cache_, counters, now, absl::ToInt64Seconds(interval),
+                       result);
 }
 
 absl::StatusOr<UsageRecordResult> Store::RecordUsage(
     const std::vector<UsageCounterRecord>& counters, absl::Time now, absl::Duration interval) {
   RETURN_IF_ERROR(billing::ValidateUsageInterval(interval));
-  // Through the asynchronous path: its completion runs on the writer thread, where a failure
-  // must clear the counter cache before the next batch.
   absl::Notification done;
   absl::StatusOr<UsageRecordResult> out;
   RecordUsageAsync(counters, now, interval, [&](absl::StatusOr<UsageRecordResult> r) {
@@ -306,10 +302,8 @@ void Store::RecordUsageAsync(std::vector<UsageCounterRecord> counters, absl::Tim
       [this, counters = std::move(counters), now, interval, result](Database& db) {
         return RecordUsageIn(db, counters, now, interval, *result);
       },
-      [this, result, done = std::move(done)](const absl::Status& s) {
+      [result, done = std::move(done)](const absl::Status& s) {
         if (!s.ok()) {
-          // The batch failed: what this write cached was rolled back with it.
-          counter_cache_->Clear();
           done(s);
           return;
         }

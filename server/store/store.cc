@@ -272,10 +272,11 @@ absl::StatusOr<int64_t> ParseJobId(absl::string_view id) {
   return n;
 }
 
-Store::Store(std::string path, const common::Clock& clock, std::unique_ptr<GroupCommitter> writer)
+Store::Store(std::string path, const common::Clock& clock, std::unique_ptr<CounterCache> cache,
+             std::unique_ptr<GroupCommitter> writer)
     : path_(std::move(path)),
       clock_(clock),
-      counter_cache_(std::make_unique<CounterCache>()),
+      counter_cache_(std::move(cache)),
       writer_(std::move(writer)) {}
 
 Store::~Store() = default;
@@ -284,8 +285,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
                                                    const common::Clock& clock) {
   ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(path));
   RETURN_IF_ERROR(Migrate(*db));
-  auto writer = std::make_unique<GroupCommitter>(std::move(db));
-  return std::unique_ptr<Store>(new Store(path, clock, std::move(writer)));
+  auto cache = std::make_unique<CounterCache>();
+  // What usage writes cached of the counters is not to be trusted once any write rolled back.
+  auto writer = std::make_unique<GroupCommitter>(std::move(db), 512, GroupCommitter::kDeferDelay,
+                                                 [c = cache.get()] { c->Clear(); });
+  return std::unique_ptr<Store>(
+      new Store(path, clock, std::move(cache), std::move(writer)));
 }
 
 absl::Status Store::Read(const std::function<absl::Status(Database&)>& fn) {
@@ -769,19 +774,16 @@ void Store::ApplyAttemptChangeAsync(
   }
   auto result = std::make_shared<AttemptChangeResult>();
   const absl::Time now = clock_.Now();
-  const bool usage = !change.final_usage.empty();
   writer_->WriteAsync(
       [this, change = std::move(change), result, now](Database& db) -> absl::Status {
         return ApplyAttemptChangeIn(db, change, now, *result);
       },
-      [this, usage, result, done = std::move(done)](const absl::Status& s) {
+      [result, done = std::move(done)](const absl::Status& s) {
         if (s.ok()) {
           done(std::move(*result));
-          return;
+        } else {
+          done(s);
         }
-        // The batch failed: what this write cached of the counters was rolled back with it.
-        if (usage) counter_cache_->Clear();
-        done(s);
       },
       deferrable);
 }

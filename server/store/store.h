@@ -164,7 +164,8 @@ class Store {
   int64_t commit_writes() const { return writer_->writes(); }
 
  private:
-  Store(std::string path, const common::Clock& clock, std::unique_ptr<GroupCommitter> writer);
+  Store(std::string path, const common::Clock& clock, std::unique_ptr<CounterCache> cache,
+        std::unique_ptr<GroupCommitter> writer);
   // Runs `fn` on a read connection from the pool.
   absl::Status Read(const std::function<absl::Status(Database&)>& fn);
   // On the writer connection, inside a write: RecordUsage's work (ledger.cc; the counter cache
