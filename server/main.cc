@@ -17,7 +17,6 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -35,6 +34,7 @@
 #include "server/logs.h"
 #include "server/auth.h"
 #include "server/grpc/async_submit.h"
+#include "server/grpc/health.h"
 #include "server/grpc/rpc.h"
 #include "server/grpc/services.h"
 #include "server/jobs.h"
@@ -230,7 +230,10 @@ int main(int argc, char** argv) {
   hac::server::grpc_glue::PoolServiceImpl pool_service(rpc, **cluster);
   hac::server::grpc_glue::BillingServiceImpl billing_service(rpc, billing);
 
-  grpc::EnableDefaultHealthCheckService(true);
+  hac::server::grpc_glue::HealthService health(
+      {hac::v1::JobService::service_full_name(), hac::v1::NodeService::service_full_name(),
+       hac::v1::PoolService::service_full_name(), hac::v1::BillingService::service_full_name(),
+       hac::v1::AdminService::service_full_name()});
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
@@ -253,12 +256,13 @@ int main(int argc, char** argv) {
   builder.RegisterService(&node_service);
   builder.RegisterService(&pool_service);
   builder.RegisterService(&billing_service);
+  builder.RegisterService(&health);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || grpc_port == 0) {
     return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
   }
   submit_server.Start();
-  server->GetHealthCheckService()->SetServingStatus(true);
+  health.SetServing(true);
 
   std::unique_ptr<prometheus::Exposer> exposer;
   std::string metrics_addr = "disabled";
@@ -283,7 +287,7 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   HAC_LOG(INFO) << "received " << strsignal(sig) << ": shutting down";
-  server->GetHealthCheckService()->SetServingStatus(false);
+  health.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
   submit_server.Stop();

@@ -70,6 +70,52 @@ TEST_CASE("hacd prints its bound ports, writes the admin token 0600 and serves h
   CHECK(absl::StrContains(who.out, "ADMIN"));
 }
 
+TEST_CASE("health: Check by service, and a Watch that sees hacd stop") {
+  using grpc::health::v1::HealthCheckResponse;
+  Hacd hacd;
+  REQUIRE(hacd.Start());
+  auto health = grpc::health::v1::Health::NewStub(hacd.Channel());
+  auto check = [&](const std::string& service, HealthCheckResponse* resp) {
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service(service);
+    grpc::ClientContext ctx;
+    return health->Check(&ctx, req, resp);
+  };
+  HealthCheckResponse resp;
+  REQUIRE(check("hac.v1.JobService", &resp).ok());
+  CHECK(resp.status() == HealthCheckResponse::SERVING);
+  REQUIRE(check("hac.v1.NodeService", &resp).ok());
+  CHECK(resp.status() == HealthCheckResponse::SERVING);
+  grpc::Status unknown = check("hac.v1.NoSuchService", &resp);
+  CHECK(unknown.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(absl::StrContains(unknown.error_message(), "hac.v1.NoSuchService"));
+
+  grpc::health::v1::HealthCheckRequest all;
+  grpc::ClientContext watch_ctx;
+  auto watch = health->Watch(&watch_ctx, all);
+  REQUIRE(watch->Read(&resp));
+  CHECK(resp.status() == HealthCheckResponse::SERVING);
+  // An unknown service is watched too: it is reported as such, not refused.
+  grpc::health::v1::HealthCheckRequest other;
+  other.set_service("hac.v1.NoSuchService");
+  grpc::ClientContext other_ctx;
+  auto other_watch = health->Watch(&other_ctx, other);
+  REQUIRE(other_watch->Read(&resp));
+  CHECK(resp.status() == HealthCheckResponse::SERVICE_UNKNOWN);
+  other_ctx.TryCancel();
+  CHECK(other_watch->Finish().error_code() == grpc::StatusCode::CANCELLED);
+
+  // SIGTERM: the watcher hears NOT_SERVING, then its stream ends cleanly, and hacd exits 0.
+  std::optional<int> exit_code;
+  std::thread stopper([&] { exit_code = hacd.Stop(); });
+  REQUIRE(watch->Read(&resp));
+  CHECK(resp.status() == HealthCheckResponse::NOT_SERVING);
+  CHECK_FALSE(watch->Read(&resp));
+  CHECK(watch->Finish().ok());
+  stopper.join();
+  CHECK(exit_code == std::optional<int>(0));
+}
+
 TEST_CASE("hacctl submits, lists, shows, watches and cancels a tenant's jobs") {
   Hacd hacd;
   REQUIRE(hacd.Start());
