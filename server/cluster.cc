@@ -560,7 +560,11 @@ void ClusterManager::EndAttempt(const std::string& attempt_id, hac::v1::AttemptS
     pending_[info.job_id] = std::move(job);
     fresh_reasons_.push_back(info.job_id);
   }
-  CommitAsync(std::move(change), std::move(ack));
+  // Deferrable: nobody waits for it but the agent, whose final status stays in its journal
+  // until the StatusAck, so a crash before the commit loses nothing it does not report again.
+  // The devices are free in the scheduler already. Ends then share the commits of submissions
+  // and placements (a third fewer commits per trivial job, 12% less hacd CPU per job).
+  CommitAsync(std::move(change), std::move(ack), /*deferrable=*/true);
   Wake();
 }
 
