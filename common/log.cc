@@ -57,22 +57,50 @@ std::string FormatLogTime(absl::Time t) {
   return prefix + millis;
 }
 
+namespace {
+
+// Each thread's stream for its log lines, kept from line to line.
+struct ThreadStream {
+  std::ostringstream out;
+  bool busy = false;
+};
+thread_local ThreadStream t_stream;
+
+}  // namespace
+
 LogLine::LogLine(LogLevel level, const char* file, int line) : level_(level) {
+  if (!t_stream.busy) {
+    t_stream.busy = true;
+    out_ = &t_stream.out;
+  } else {
+    own_ = std::make_unique<std::ostringstream>();
+    out_ = own_.get();
+  }
   static constexpr char kLetters[] = {'D', 'I', 'W', 'E'};
-  out_ << FormatLogTime(absl::Now());
-  out_ << ' ' << kLetters[static_cast<int>(level_)] << ' ' << Tag() << ": ";
+  *out_ << FormatLogTime(absl::Now());
+  *out_ << ' ' << kLetters[static_cast<int>(level_)] << ' ' << Tag() << ": ";
   if (level_ >= LogLevel::kWarning) {
     const char* base = std::strrchr(file, '/');
-    out_ << '[' << (base ? base + 1 : file) << ':' << line << "] ";
+    *out_ << '[' << (base ? base + 1 : file) << ':' << line << "] ";
   }
 }
 
 LogLine::~LogLine() {
-  out_ << '\n';
-  std::string s = out_.str();
+  *out_ << '\n';
+  std::string s = std::move(*out_).str();
   // One write so concurrent lines do not interleave.
   ssize_t ignored = ::write(STDERR_FILENO, s.data(), s.size());
   (void)ignored;
+  if (own_ != nullptr) return;
+  // Back to a fresh stream's state for the thread's next line, keeping the buffer.
+  s.clear();
+  out_->str(std::move(s));
+  out_->clear();
+  out_->flags(std::ios_base::skipws | std::ios_base::dec);
+  out_->precision(6);
+  out_->width(0);
+  out_->fill(' ');
+  t_stream.busy = false;
 }
 
 }  // namespace hac::common

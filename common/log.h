@@ -8,6 +8,7 @@
 #ifndef HAC_COMMON_LOG_H_
 #define HAC_COMMON_LOG_H_
 
+#include <memory>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -35,11 +36,14 @@ class LogLine {
   ~LogLine();
   LogLine(const LogLine&) = delete;
   LogLine& operator=(const LogLine&) = delete;
-  std::ostream& stream() { return out_; }
+  std::ostream& stream() { return *out_; }
 
  private:
   LogLevel level_;
-  std::ostringstream out_;
+  // The thread's reused stream (constructing an ostringstream, with its locale, was most of
+  // what a short line cost), or `own_` for a line begun while another is open on this thread.
+  std::ostringstream* out_;
+  std::unique_ptr<std::ostringstream> own_;
 };
 
 }  // namespace hac::common

@@ -1,11 +1,14 @@
 // HAC_LOG: the line format (UTC timestamp to the millisecond, level letter, tag, message), the
-// timestamp's agreement with the clock, and FormatLogTime across seconds (its prefix cache).
+// timestamp's agreement with the clock, the thread's reused stream (no formatting state carried
+// from line to line, a line logged while another is open), and FormatLogTime across seconds
+// (its prefix cache).
 #include "common/log.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <iomanip>
 #include <regex>
 #include <string>
 #include <vector>
@@ -65,6 +68,35 @@ TEST_CASE("HAC_LOG writes one line: UTC time to the millisecond, level, tag, mes
     CHECK(t >= absl::FromUnixMillis(absl::ToUnixMillis(before)));
     CHECK(t <= after);
   }
+}
+
+// A value whose printing logs a line of its own while the caller's line is still open.
+struct Noisy {
+  int n;
+};
+std::ostream& operator<<(std::ostream& os, const Noisy& v) {
+  HAC_LOG(INFO) << "inner " << v.n;
+  return os << "noisy" << v.n;
+}
+
+TEST_CASE("HAC_LOG lines on one thread share nothing but the buffer") {
+  testing::TempDir dir;
+  std::string out = CaptureStderr(dir.File("err"), [] {
+    HAC_LOG(INFO) << "hex " << std::hex << std::showbase << 255 << " " << std::setw(6)
+                  << std::setfill('*') << std::left << 7;
+    HAC_LOG(INFO) << "plain " << 255 << " " << std::setw(4) << 7 << " " << 0.5;
+    HAC_LOG(INFO) << "outer " << Noisy{3} << " done";
+    HAC_LOG(INFO) << "after " << 12;
+  });
+  std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  REQUIRE(lines.size() == 5);
+  auto message = [](const std::string& line) { return line.substr(line.find(": ") + 2); };
+  CHECK(message(lines[0]) == "hex 0xff 0x7***");
+  CHECK(message(lines[1]) == "plain 255    7 0.5");
+  // The inner line is complete before the outer one, which still has all of its text.
+  CHECK(message(lines[2]) == "inner 3");
+  CHECK(message(lines[3]) == "outer noisy3 done");
+  CHECK(message(lines[4]) == "after 12");
 }
 
 TEST_CASE("FormatLogTime is UTC to the millisecond, also across seconds and before 1970") {
