@@ -2,7 +2,7 @@
 //   1. submit-to-running latency on an idle cluster: jobs submitted one at a time; latency =
 //      the attempt's start time (when the agent started the process) - the job's create time
 //      (when hacd committed it); both clocks are this host's.
-//   2. end-to-end throughput of trivial jobs (`true`): M jobs submitted with 8 calls in flight
+//   2. end-to-end throughput of trivial jobs (`/bin/true`): M jobs submitted with 8 calls in flight
 //      from one completion queue, until hacd counts all of them ended (its hac_jobs gauge,
 //      polled every 5 ms; a watch stream per job cost hacd and the bench more than some of
 //      the jobs did), then every job is checked to have SUCCEEDED,
@@ -101,14 +101,15 @@ Cpu CpuOf(const hac::testing::Process& hacd,
   return c;
 }
 
-// `true` on one NPU.
+// /bin/true on one NPU: the program the raw fork/exec loop runs, by the same absolute path (a
+// bare `true` would add a PATH search, one failed execve per directory before /bin).
 hac::v1::SubmitJobRequest TrivialJob(const std::string& name) {
   hac::v1::SubmitJobRequest req;
   req.mutable_spec()->set_name(name);
   auto* d = req.mutable_spec()->add_devices();
   d->set_device_class("npu");
   d->set_count(1);
-  req.mutable_spec()->mutable_command()->add_argv("true");
+  req.mutable_spec()->mutable_command()->add_argv("/bin/true");
   return req;
 }
 
