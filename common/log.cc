@@ -59,8 +59,13 @@ std::string FormatLogTime(absl::Time t) {
 
 namespace {
 
+// Set once the thread's stream is destroyed (at thread exit): a line logged by a destructor that
+// runs later gets a stream of its own.
+thread_local bool t_stream_gone = false;
+
 // Each thread's stream for its log lines, kept from line to line.
 struct ThreadStream {
+  ~ThreadStream() { t_stream_gone = true; }
   std::ostringstream out;
   bool busy = false;
 };
@@ -69,7 +74,7 @@ thread_local ThreadStream t_stream;
 }  // namespace
 
 LogLine::LogLine(LogLevel level, const char* file, int line) : level_(level) {
-  if (!t_stream.busy) {
+  if (!t_stream_gone && !t_stream.busy) {
     t_stream.busy = true;
     out_ = &t_stream.out;
   } else {
