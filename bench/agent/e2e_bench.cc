@@ -216,6 +216,10 @@ absl::Duration RunRound(const std::shared_ptr<grpc::Channel>& ch, const std::str
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_throughput_jobs) < 1) {
+    std::fprintf(stderr, "--throughput_jobs must be at least 1\n");
+    return 2;
+  }
   const int nagents = absl::GetFlag(FLAGS_agents);
   // The machine's own rate is measured with as many workers as cores (below, between rounds).
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
